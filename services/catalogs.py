@@ -1,0 +1,184 @@
+"""SAT catalogues (Anexo 20, catCFDI), loaded once per process from services/sat_data.
+
+The data are SAT's published catalogues (see services/sat_data/catalogos/*.json "source").
+Everything here is read-only and cached; lookups are O(1).
+"""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+DATA_DIR = Path(__file__).resolve().parent / "sat_data"
+CATALOG_DIR = DATA_DIR / "catalogos"
+
+PHYSICAL = "PHYSICAL"  # persona física
+MORAL = "MORAL"  # persona moral
+
+# c_CodigoPostal.huso_horario -> IANA zone. Mexico has no DST since 2022 except the
+# northern border strip ("en Frontera"), which follows the US rules.
+_HUSO_TO_ZONE = {
+    "Tiempo del Centro": "America/Mexico_City",
+    "Tiempo del Centro en Frontera": "America/Matamoros",
+    "Tiempo del Noroeste": "America/Tijuana",
+    "Tiempo del Pacífico": "America/Mazatlan",
+    "Tiempo del Sureste": "America/Cancun",
+}
+DEFAULT_ZONE = "America/Mexico_City"
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    code: str
+    description: str
+
+
+@dataclass(frozen=True)
+class PostalCode:
+    code: str
+    state: str
+    time_zone: str
+    border_region: bool  # estímulo franja fronteriza (IVA 8 %)
+
+
+def _rows(name: str) -> list[dict]:
+    with open(CATALOG_DIR / f"{name}.json", encoding="utf-8") as fh:
+        return json.load(fh)["rows"]
+
+
+def _current(row: dict) -> bool:
+    return not row.get("vigencia_hasta")
+
+
+@cache
+def _regimes() -> dict[str, dict]:
+    return {r["id"]: r for r in _rows("c_RegimenFiscal") if _current(r)}
+
+
+@cache
+def _uses() -> dict[str, dict]:
+    return {r["id"]: r for r in _rows("c_UsoCFDI") if _current(r)}
+
+
+@cache
+def _payment_forms() -> dict[str, str]:
+    return {r["id"]: r["texto"] for r in _rows("c_FormaPago") if _current(r)}
+
+
+@cache
+def _unit_keys() -> dict[str, str]:
+    return {r["id"]: r["texto"] for r in _rows("c_ClaveUnidad") if _current(r)}
+
+
+@cache
+def _product_keys() -> dict[str, str]:
+    with open(CATALOG_DIR / "c_ClaveProdServ.csv", encoding="utf-8", newline="") as fh:
+        return {row["c_ClaveProdServ"]: row["descripcion"] for row in csv.DictReader(fh)}
+
+
+@cache
+def _postal_codes() -> dict[str, PostalCode]:
+    out: dict[str, PostalCode] = {}
+    with open(CATALOG_DIR / "c_CodigoPostal.csv", encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            out[row["c_CodigoPostal"]] = PostalCode(
+                code=row["c_CodigoPostal"],
+                state=row["c_Estado"],
+                time_zone=_HUSO_TO_ZONE.get(row["huso_horario"], DEFAULT_ZONE),
+                border_region=row["estimulo_franja_fronteriza"] == "1",
+            )
+    return out
+
+
+@cache
+def _transfer_rates() -> dict[str, frozenset[Decimal]]:
+    """c_TasaOCuota: the fixed Tasa values allowed as traslado, per impuesto (IVA, IEPS)."""
+    rates: dict[str, set[Decimal]] = {"IVA": set(), "IEPS": set()}
+    for r in _rows("c_TasaOCuota"):
+        if not (_current(r) and r["traslado"] and r["factor"] == "Tasa" and r["tipo"] == "Fijo"):
+            continue
+        tax = "IVA" if r["impuesto"].startswith("IVA") else r["impuesto"]
+        if tax in rates:
+            rates[tax].add(Decimal(r["valor"]).normalize())
+    return {k: frozenset(v) for k, v in rates.items()}
+
+
+def _applies(row: dict, person_type: str | None) -> bool:
+    if person_type is None:
+        return True
+    return bool(row["aplica_fisica"] if person_type == PHYSICAL else row["aplica_moral"])
+
+
+# ---- public API ---------------------------------------------------------------------
+
+
+def tax_regimes(person_type: str | None = None) -> list[CatalogEntry]:
+    return [CatalogEntry(c, r["texto"]) for c, r in sorted(_regimes().items()) if _applies(r, person_type)]
+
+
+def cfdi_uses(tax_regime: str, person_type: str | None = None) -> list[CatalogEntry]:
+    """c_UsoCFDI rows allowed for a régimen (and person type): SAT's matrix (CFDI40161/40162)."""
+    return [
+        CatalogEntry(c, r["texto"])
+        for c, r in _uses().items()
+        if tax_regime in r["regimenes_fiscales_receptores"] and _applies(r, person_type)
+    ]
+
+
+def tax_regime(code: str) -> CatalogEntry | None:
+    r = _regimes().get(code)
+    return CatalogEntry(code, r["texto"]) if r else None
+
+
+def regime_applies_to(code: str, person_type: str) -> bool:
+    r = _regimes().get(code)
+    return r is not None and _applies(r, person_type)
+
+
+def cfdi_use(code: str) -> CatalogEntry | None:
+    r = _uses().get(code)
+    return CatalogEntry(code, r["texto"]) if r else None
+
+
+def cfdi_use_allowed(use: str, tax_regime_code: str, person_type: str) -> bool:
+    r = _uses().get(use)
+    return r is not None and tax_regime_code in r["regimenes_fiscales_receptores"] and _applies(r, person_type)
+
+
+def payment_form(code: str) -> str | None:
+    return _payment_forms().get(code)
+
+
+def payment_forms() -> list[CatalogEntry]:
+    return [CatalogEntry(c, t) for c, t in sorted(_payment_forms().items())]
+
+
+def product_key(code: str) -> str | None:
+    return _product_keys().get(code)
+
+
+def unit_key(code: str) -> str | None:
+    return _unit_keys().get(code)
+
+
+def postal_code(code: str) -> PostalCode | None:
+    return _postal_codes().get(code)
+
+
+def time_zone_for(zip_code: str) -> ZoneInfo:
+    pc = _postal_codes().get(zip_code)
+    return ZoneInfo(pc.time_zone if pc else DEFAULT_ZONE)
+
+
+def transfer_rate_allowed(tax: str, rate: Decimal) -> bool:
+    """Whether a Tasa is in c_TasaOCuota for that impuesto as traslado (CFDI40114 family)."""
+    return rate.normalize() in _transfer_rates().get(tax, frozenset())
+
+
+def warm() -> None:
+    """Load every catalogue now (at start-up) instead of on the first request."""
+    _regimes(), _uses(), _payment_forms(), _unit_keys(), _product_keys(), _postal_codes(), _transfer_rates()
