@@ -1,0 +1,109 @@
+"""One typed settings object, read from the environment (CONVENTIONS 11).
+
+Development generates its secrets once and keeps them in ``var/secrets.json`` so tokens
+and encrypted keys survive restarts; production refuses to start without real ones.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./autofactura.db"
+_MIN_SECRET_LEN = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str = DEFAULT_SQLITE_URL
+    public_url: str = "http://127.0.0.1:8000"
+    var_dir: Path = Path("var")
+
+    jwt_secret: str = ""
+    # Old secrets still accepted for decoding while tokens signed with them expire.
+    jwt_previous_secrets: list[str] = Field(default_factory=list)
+    jwt_issuer: str = "autofactura"
+    merchant_token_minutes: int = 12 * 60
+    ticket_token_minutes: int = 15
+    invoice_token_days: int = 30
+    download_link_minutes: int = 10
+
+    # Encrypts the merchants' CSD private keys and their passwords at rest.
+    encryption_secret: str = ""
+
+    pac: Literal["sandbox"] = "sandbox"
+    pac_timeout_seconds: float = 30.0
+    pdf_workers: int = 2
+
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_tls: bool = False  # implicit TLS (port 465)
+    smtp_starttls: bool = True
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_timeout_seconds: float = 15.0
+    mail_from: str = "facturas@autofactura.local"
+
+    redis_url: str = ""  # throttling counters in Redis when set, else in the database
+
+    max_query_depth: int = 10
+    max_aliases: int = 15
+    max_tokens: int = 2000
+
+    @model_validator(mode="after")
+    def _secrets(self) -> "Settings":
+        if self.env == "production":
+            for name in ("jwt_secret", "encryption_secret"):
+                if len(getattr(self, name)) < _MIN_SECRET_LEN:
+                    raise ValueError(f"{name.upper()} must be set to at least {_MIN_SECRET_LEN} characters in production")
+            if self.database_url == DEFAULT_SQLITE_URL:
+                pass  # allowed: an embedded single-node deployment
+        else:
+            kept = _kept_dev_secrets(self.var_dir)
+            if not self.jwt_secret:
+                self.jwt_secret = kept["jwt_secret"]
+            if not self.encryption_secret:
+                self.encryption_secret = kept["encryption_secret"]
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _kept_dev_secrets(var_dir: Path) -> dict[str, str]:
+    path = var_dir / "secrets.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        pass
+    var_dir.mkdir(parents=True, exist_ok=True)
+    data = {"jwt_secret": secrets.token_urlsafe(48), "encryption_secret": secrets.token_urlsafe(48)}
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh)
+    try:
+        os.link(tmp, path)  # first writer wins when two processes start at once
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
+    return json.loads(path.read_text())
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

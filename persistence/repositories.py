@@ -1,0 +1,217 @@
+"""Repositories: all SQL lives here (CONVENTIONS 1). Merchant-owned queries always take
+the merchant id and filter by it (CONVENTIONS 5, fine-grained authorisation)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from persistence.tables import Counter, InvoiceRow, MerchantRow, OutboxMessageRow, SaleRow, ThrottleRow
+
+
+def _upsert(session: AsyncSession):
+    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+
+
+class CounterRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def next(self, name: str, *, start: int = 1) -> int:
+        """Atomically take the next value of a named gapless counter (row-locked upsert)."""
+        insert = _upsert(self.session)
+        stmt = insert(Counter).values(name=name, value=start)
+        stmt = stmt.on_conflict_do_update(index_elements=[Counter.name], set_={"value": Counter.value + 1})
+        result = await self.session.execute(stmt.returning(Counter.value))
+        return int(result.scalar_one())
+
+
+class MerchantRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: MerchantRow) -> MerchantRow:
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def by_id(self, merchant_id: int) -> MerchantRow | None:
+        return await self.session.get(MerchantRow, merchant_id)
+
+    async def by_email(self, email: str) -> MerchantRow | None:
+        result = await self.session.execute(select(MerchantRow).where(MerchantRow.email == email))
+        return result.scalar_one_or_none()
+
+    async def by_company_number(self, company_number: str) -> MerchantRow | None:
+        result = await self.session.execute(
+            select(MerchantRow).where(MerchantRow.company_number == company_number)
+        )
+        return result.scalar_one_or_none()
+
+    async def email_taken(self, email: str) -> bool:
+        result = await self.session.execute(select(func.count()).where(MerchantRow.email == email))
+        return bool(result.scalar_one())
+
+
+class SaleRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: SaleRow) -> SaleRow:
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def by_id(self, merchant_id: int, sale_id: int) -> SaleRow | None:
+        result = await self.session.execute(
+            select(SaleRow).where(SaleRow.merchant_id == merchant_id, SaleRow.id == sale_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def by_id_any(self, sale_id: int) -> SaleRow | None:
+        """For background jobs that already hold a sale id from a trusted row (the outbox)."""
+        return await self.session.get(SaleRow, sale_id)
+
+    async def by_reference(self, merchant_id: int, reference_key: str) -> SaleRow | None:
+        result = await self.session.execute(
+            select(SaleRow).where(SaleRow.merchant_id == merchant_id, SaleRow.reference_key == reference_key)
+        )
+        return result.scalar_one_or_none()
+
+    async def page(
+        self, merchant_id: int, first: int, after: tuple[datetime, int] | None
+    ) -> list[SaleRow]:
+        """Newest first by (sold_at, id); keyset pagination, so a page costs the same at 1 M rows."""
+        stmt = select(SaleRow).where(SaleRow.merchant_id == merchant_id)
+        if after is not None:
+            sold_at, sale_id = after
+            stmt = stmt.where(
+                or_(SaleRow.sold_at < sold_at, and_(SaleRow.sold_at == sold_at, SaleRow.id < sale_id))
+            )
+        stmt = stmt.order_by(SaleRow.sold_at.desc(), SaleRow.id.desc()).limit(first)
+        result = await self.session.execute(stmt)
+        return list(result.scalars())
+
+    async def ticket(self, company_number: str, reference_key: str) -> tuple[SaleRow, MerchantRow] | None:
+        """The sale a ticket's printed data point to, with its merchant, in one query."""
+        result = await self.session.execute(
+            select(SaleRow, MerchantRow)
+            .join(MerchantRow, MerchantRow.id == SaleRow.merchant_id)
+            .where(MerchantRow.company_number == company_number, SaleRow.reference_key == reference_key)
+        )
+        row = result.first()
+        return (row[0], row[1]) if row else None
+
+    async def set_status(self, merchant_id: int, sale_id: int, status: str) -> None:
+        await self.session.execute(
+            update(SaleRow).where(SaleRow.merchant_id == merchant_id, SaleRow.id == sale_id).values(status=status)
+        )
+
+
+class InvoiceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: InvoiceRow) -> InvoiceRow:
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def by_public_id(self, public_id: str) -> InvoiceRow | None:
+        result = await self.session.execute(select(InvoiceRow).where(InvoiceRow.public_id == public_id))
+        return result.scalar_one_or_none()
+
+    async def owned_by_public_id(self, merchant_id: int, public_id: str) -> InvoiceRow | None:
+        result = await self.session.execute(
+            select(InvoiceRow).where(InvoiceRow.merchant_id == merchant_id, InvoiceRow.public_id == public_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def by_sale(self, sale_id: int) -> InvoiceRow | None:
+        result = await self.session.execute(select(InvoiceRow).where(InvoiceRow.sale_id == sale_id))
+        return result.scalar_one_or_none()
+
+    async def by_sales(self, merchant_id: int, sale_ids: list[int]) -> dict[int, InvoiceRow]:
+        if not sale_ids:
+            return {}
+        result = await self.session.execute(
+            select(InvoiceRow).where(InvoiceRow.merchant_id == merchant_id, InvoiceRow.sale_id.in_(sale_ids))
+        )
+        return {row.sale_id: row for row in result.scalars()}
+
+    async def by_id(self, invoice_id: int) -> InvoiceRow | None:
+        return await self.session.get(InvoiceRow, invoice_id)
+
+    async def page(self, merchant_id: int, first: int, after: tuple[datetime, int] | None) -> list[InvoiceRow]:
+        stmt = select(InvoiceRow).where(InvoiceRow.merchant_id == merchant_id)
+        if after is not None:
+            created_at, invoice_id = after
+            stmt = stmt.where(
+                or_(
+                    InvoiceRow.created_at < created_at,
+                    and_(InvoiceRow.created_at == created_at, InvoiceRow.id < invoice_id),
+                )
+            )
+        stmt = stmt.order_by(InvoiceRow.created_at.desc(), InvoiceRow.id.desc()).limit(first)
+        result = await self.session.execute(stmt)
+        return list(result.scalars())
+
+    async def try_lease(self, invoice_id: int, now: datetime, until: datetime) -> bool:
+        """Take the right to stamp a PENDING invoice, unless another request holds it."""
+        result = await self.session.execute(
+            update(InvoiceRow)
+            .where(
+                InvoiceRow.id == invoice_id,
+                InvoiceRow.status == "PENDING",
+                or_(InvoiceRow.lease_until.is_(None), InvoiceRow.lease_until < now),
+            )
+            .values(lease_until=until, attempts=InvoiceRow.attempts + 1)
+        )
+        return result.rowcount == 1
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: OutboxMessageRow) -> OutboxMessageRow:
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def due(self, now: datetime, limit: int = 20) -> list[OutboxMessageRow]:
+        result = await self.session.execute(
+            select(OutboxMessageRow)
+            .where(OutboxMessageRow.status == "PENDING", OutboxMessageRow.next_attempt_at <= now)
+            .order_by(OutboxMessageRow.next_attempt_at)
+            .limit(limit)
+        )
+        return list(result.scalars())
+
+    async def by_id(self, message_id: int) -> OutboxMessageRow | None:
+        return await self.session.get(OutboxMessageRow, message_id)
+
+
+class ThrottleRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, key: str) -> ThrottleRow | None:
+        return await self.session.get(ThrottleRow, key)
+
+    async def hit(self, key: str, now: datetime, window_start_if_new: datetime) -> ThrottleRow:
+        """Count one failure for key inside its window (upsert, safe across processes)."""
+        insert = _upsert(self.session)
+        stmt = insert(ThrottleRow).values(key=key, window_start=window_start_if_new, count=1)
+        stmt = stmt.on_conflict_do_update(index_elements=[ThrottleRow.key], set_={"count": ThrottleRow.count + 1})
+        await self.session.execute(stmt)
+        row = await self.session.get(ThrottleRow, key, populate_existing=True)
+        assert row is not None
+        return row
+
+    async def reset(self, key: str, window_start: datetime, count: int) -> None:
+        await self.session.execute(
+            update(ThrottleRow).where(ThrottleRow.key == key).values(window_start=window_start, count=count)
+        )

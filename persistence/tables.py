@@ -1,0 +1,135 @@
+"""SQLModel tables. Never exposed as GraphQL types (CONVENTIONS 2).
+
+Amounts are stored as integer cents (exact on SQLite and PostgreSQL alike); instants as
+aware UTC datetimes (SQLModel's UTCDateTime: timestamptz on PostgreSQL, UTC text on SQLite).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+metadata = SQLModel.metadata
+
+# BIGINT ids on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY is the rowid.
+_BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Counter(SQLModel, table=True):
+    """Gapless counters: company numbers, and folios per merchant and series."""
+
+    __tablename__ = "counter"
+    name: str = Field(primary_key=True, max_length=80)
+    value: int = Field(default=0, sa_column_kwargs={"nullable": False})
+
+
+class MerchantRow(SQLModel, table=True):
+    __tablename__ = "merchant"
+    id: int | None = Field(default=None, primary_key=True)
+    company_number: str = Field(max_length=12, unique=True, index=True)
+    email: str = Field(max_length=254, unique=True)
+    password_hash: str = Field(max_length=200)
+    rfc: str = Field(max_length=13)
+    legal_name: str = Field(max_length=300)
+    tax_regime: str = Field(max_length=3)
+    zip_code: str = Field(max_length=5)
+    certificate_number: str = Field(max_length=20)
+    certificate_valid_to: datetime
+    certificate_der: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    key_encrypted: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    key_password_encrypted: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # self-invoicing settings
+    self_invoicing_enabled: bool = True
+    month_end_limit: bool = False
+    deadline_days: int = 30
+    series: str = Field(default="AF", max_length=25)
+    generic_concept_enabled: bool = False
+    generic_product_key: str | None = Field(default=None, max_length=8)
+    generic_unit_key: str | None = Field(default=None, max_length=3)
+    generic_description: str | None = Field(default=None, max_length=1000)
+    created_at: datetime
+
+
+class SaleRow(SQLModel, table=True):
+    __tablename__ = "sale"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "reference_key", name="uq_sale_merchant_reference"),
+        Index("ix_sale_merchant_sold", "merchant_id", "sold_at", "id"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(_BigId, primary_key=True, autoincrement=True))
+    merchant_id: int = Field(foreign_key="merchant.id")
+    reference: str = Field(max_length=100)
+    reference_key: str = Field(max_length=100)  # trimmed, case-folded: what lookups match
+    total_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sold_at: datetime
+    payment_form: str = Field(max_length=2)
+    lines_json: str = Field(sa_column=Column(Text, nullable=False))
+    content_hash: str = Field(max_length=64)
+    status: str = Field(default="OPEN", max_length=20)
+    customer_email: str | None = Field(default=None, max_length=254)
+    created_at: datetime
+
+
+class InvoiceRow(SQLModel, table=True):
+    """One CFDI per sale. The unique sale_id is what makes issuing exactly-once."""
+
+    __tablename__ = "invoice"
+    __table_args__ = (
+        UniqueConstraint("sale_id", name="uq_invoice_sale"),
+        UniqueConstraint("merchant_id", "series", "folio", name="uq_invoice_folio"),
+        Index("ix_invoice_merchant_created", "merchant_id", "created_at", "id"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(_BigId, primary_key=True, autoincrement=True))
+    public_id: str = Field(max_length=32, unique=True)
+    merchant_id: int = Field(foreign_key="merchant.id")
+    sale_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    series: str = Field(max_length=25)
+    folio: int
+    status: str = Field(default="PENDING", max_length=24)
+    total_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    customer_rfc: str = Field(max_length=13)
+    customer_name: str = Field(max_length=300)
+    customer_zip: str = Field(max_length=5)
+    customer_regime: str = Field(max_length=3)
+    customer_use: str = Field(max_length=4)
+    customer_email: str | None = Field(default=None, max_length=254)
+    idempotency_key: str | None = Field(default=None, max_length=100)
+    uuid: str | None = Field(default=None, max_length=36, unique=True)
+    signed_xml: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    document_hash: str | None = Field(default=None, max_length=64)
+    stamped_xml: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    pdf: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    sandbox: bool = True
+    lease_until: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    issued_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class OutboxMessageRow(SQLModel, table=True):
+    """E-mail to send. A send failure never fails the invoice: it is retried from here."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, sa_column=Column(_BigId, primary_key=True, autoincrement=True))
+    kind: str = Field(max_length=20)  # "invoice" | "ticket"
+    recipient: str = Field(max_length=254)
+    ref_id: int = Field(sa_column=Column(BigInteger, nullable=False))  # invoice id or sale id
+    status: str = Field(default="PENDING", max_length=10)  # PENDING | SENT | FAILED
+    attempts: int = 0
+    next_attempt_at: datetime
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime
+    sent_at: datetime | None = None
+
+
+class ThrottleRow(SQLModel, table=True):
+    """Failed-lookup counters per key (client address, company number) and time window."""
+
+    __tablename__ = "throttle"
+    key: str = Field(primary_key=True, max_length=120)
+    window_start: datetime
+    count: int = 0

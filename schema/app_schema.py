@@ -1,0 +1,44 @@
+"""The Strawberry schema with its guards: depth, aliases, tokens, caches, masking."""
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from schema.errors import mask_errors
+from schema.mutations import Mutation
+from schema.queries import Query
+from schema.scalars import SCALAR_MAP
+
+
+def build_schema(
+    *, production: bool = False, max_depth: int = 10, max_aliases: int = 15, max_tokens: int = 2000
+) -> strawberry.Schema:
+    # Registered as zero-argument factories, one instance per request (CONVENTIONS 8).
+    extensions = [
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        mask_errors,
+    ]
+    if production:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    )
+
+
+def schema_sdl() -> str:
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,36 @@
+"""GraphQL errors: public ones pass, internal ones are masked (CONVENTIONS 7)."""
+from __future__ import annotations
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+
+class PublicError(Exception):
+    """An error the client may see: auth failures, throttling, malformed input."""
+
+    def __init__(self, message: str, code: str, **extensions) -> None:
+        super().__init__(message)
+        self.code = code
+        self.extensions = {"code": code, **extensions}
+
+
+def should_mask(error: GraphQLError) -> bool:
+    original = error.original_error
+    if original is None:
+        return False  # syntax and validation errors: the client needs them
+    if isinstance(original, PublicError):
+        return False
+    # Variable coercion failures (bad Decimal, bad DateTime) are the client's input.
+    if isinstance(original, (ValueError, TypeError)) and error.path is None:
+        return False
+    return True
+
+
+def mask_errors() -> MaskErrors:
+    return MaskErrors(should_mask_error=should_mask, error_message="Error interno. Intenta de nuevo más tarde.")
+
+
+def add_codes(result_errors):  # pragma: no cover - used by the view
+    for err in result_errors or ():
+        if isinstance(err.original_error, PublicError):
+            err.extensions = {**(err.extensions or {}), **err.original_error.extensions}

@@ -1,0 +1,412 @@
+"""Strawberry types of the contract, and explicit converters from service data (CONVENTIONS 2)."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Optional, Union
+
+import strawberry
+
+from persistence.tables import InvoiceRow, MerchantRow, SaleRow
+from services import sales as sales_service
+from services.types import FieldProblem
+
+
+@strawberry.enum
+class PersonType(Enum):
+    PHYSICAL = "PHYSICAL"
+    MORAL = "MORAL"
+
+
+@strawberry.type
+class CatalogEntry:
+    code: str
+    description: str
+
+
+@strawberry.type
+class FieldError:
+    field: str = strawberry.field(description="Input path, e.g. customer.rfc or lines.0.unitPrice")
+    code: str = strawberry.field(description="Stable machine code, e.g. RFC_INVALID, NAME_MISMATCH, CFDI_USE_NOT_ALLOWED")
+    message: str = strawberry.field(description="What is wrong and what to do, in Spanish")
+
+
+def to_field_errors(problems: list[FieldProblem]) -> list[FieldError]:
+    return [FieldError(field=p.field, code=p.code, message=p.message) for p in problems]
+
+
+# ---------------- portal ----------------
+
+
+@strawberry.type
+class Portal:
+    company_number: str
+    merchant_name: str
+    self_invoicing_enabled: bool
+
+
+@strawberry.type
+class ConceptPreview:
+    description: str
+    quantity: Decimal
+    amount: Decimal
+
+
+@strawberry.type
+class InvoiceableTicket:
+    reference: str
+    total: Decimal
+    sold_at: datetime
+    deadline: datetime = strawberry.field(description="Last moment the customer may self-invoice this ticket.")
+    concepts: list[ConceptPreview] = strawberry.field(
+        description="What the invoice will list: the ticket's lines, or the generic concept when enabled."
+    )
+    ticket_token: str = strawberry.field(description="Short-lived JWT (audience ticket) that issueInvoice requires.")
+    merchant_name: str = ""
+
+
+@strawberry.type
+class TicketAlreadyInvoiced:
+    invoiced_at: datetime
+    masked_rfc: str = strawberry.field(description="RFC the invoice went to, masked: XAXX0101****0")
+    message: str
+
+
+@strawberry.enum
+class NotInvoiceableReason(Enum):
+    SELF_INVOICING_DISABLED = "SELF_INVOICING_DISABLED"
+    DEADLINE_PASSED = "DEADLINE_PASSED"
+    IN_GLOBAL_INVOICE = "IN_GLOBAL_INVOICE"
+    CANCELLED = "CANCELLED"
+
+
+@strawberry.type
+class TicketNotInvoiceable:
+    reason: NotInvoiceableReason
+    deadline: Optional[datetime]
+    message: str
+
+
+@strawberry.type
+class TicketNotFound:
+    message: str
+    retry_after_seconds: Optional[int] = strawberry.field(
+        default=None, description="Set when too many failed lookups came from this client: wait this long."
+    )
+
+
+TicketLookup = Annotated[
+    Union[InvoiceableTicket, TicketAlreadyInvoiced, TicketNotInvoiceable, TicketNotFound],
+    strawberry.union("TicketLookup"),
+]
+
+
+@strawberry.input
+class CustomerInput:
+    rfc: str
+    legal_name: str = strawberry.field(description="Nombre o razón social exactly as in the Constancia de Situación Fiscal")
+    zip_code: str = strawberry.field(description="Código postal of the fiscal address (DomicilioFiscalReceptor)")
+    tax_regime: str
+    cfdi_use: str
+    email: Optional[str] = strawberry.field(default=None, description="Where to send the XML and PDF")
+
+
+@strawberry.input
+class IssueInvoiceInput:
+    customer: CustomerInput
+    idempotency_key: Optional[str] = strawberry.field(
+        default=None, description="Retrying with the same key returns the same result and never issues twice."
+    )
+
+
+@strawberry.enum
+class InvoiceStatus(Enum):
+    PENDING = "PENDING"
+    ISSUED = "ISSUED"
+    CANCELLATION_PENDING = "CANCELLATION_PENDING"
+    CANCELLED = "CANCELLED"
+
+
+@strawberry.type
+class Invoice:
+    id: strawberry.ID
+    uuid: Optional[str] = strawberry.field(description="Folio fiscal from the TimbreFiscalDigital; null while PENDING")
+    series: Optional[str]
+    folio: Optional[str]
+    status: InvoiceStatus
+    issued_at: Optional[datetime]
+    total: Decimal
+    customer_rfc: str
+    customer_name: str
+    xml_url: Optional[str] = strawberry.field(description="Short-lived absolute URLs; a plain GET downloads the file")
+    pdf_url: Optional[str]
+    sandbox: bool = strawberry.field(default=True, description="True when stamped by the sandbox PAC: no fiscal validity")
+
+
+@strawberry.type
+class InvoiceIssued:
+    invoice: Invoice
+    access_token: str = strawberry.field(description="JWT (audience invoice) for invoice(id) and the downloads")
+
+
+@strawberry.type
+class InvalidCustomerData:
+    errors: list[FieldError]
+
+
+@strawberry.type
+class StampingFailed:
+    message: str
+    retryable: bool = strawberry.field(description="True when the same request may be retried later")
+
+
+IssueInvoiceResult = Annotated[
+    Union[InvoiceIssued, InvalidCustomerData, TicketAlreadyInvoiced, TicketNotInvoiceable, StampingFailed],
+    strawberry.union("IssueInvoiceResult"),
+]
+
+# ---------------- merchant ----------------
+
+
+@strawberry.type
+class LoginSucceeded:
+    token: str
+    expires_at: datetime
+
+
+@strawberry.type
+class InvalidCredentials:
+    message: str
+
+
+LoginResult = Annotated[Union[LoginSucceeded, InvalidCredentials], strawberry.union("LoginResult")]
+
+
+@strawberry.type
+class GenericConcept:
+    enabled: bool
+    product_key: Optional[str]
+    unit_key: Optional[str]
+    description: Optional[str]
+
+
+@strawberry.type
+class SelfInvoicingSettings:
+    enabled: bool
+    month_end_limit: bool = strawberry.field(
+        description="Utilizar fin de mes natural como límite de factura: only during the calendar month of the sale"
+    )
+    deadline_days: int = strawberry.field(description="Otherwise the ticket may be invoiced until this many days after the sale")
+    generic_concept: GenericConcept
+    series: str = "AF"
+
+
+@strawberry.type
+class Merchant:
+    company_number: str
+    rfc: str
+    legal_name: str
+    tax_regime: str
+    zip_code: str
+    self_invoicing: SelfInvoicingSettings
+    email: str = ""
+    certificate_number: str = ""
+    certificate_valid_to: Optional[datetime] = None
+
+
+@strawberry.input
+class SelfInvoicingSettingsInput:
+    month_end_limit: Optional[bool] = None
+    deadline_days: Optional[int] = None
+
+
+@strawberry.type
+class InvalidSettings:
+    errors: list[FieldError]
+
+
+UpdateSettingsResult = Annotated[Union[SelfInvoicingSettings, InvalidSettings], strawberry.union("UpdateSettingsResult")]
+
+
+@strawberry.input
+class GenericConceptInput:
+    enabled: bool
+    product_key: Optional[str] = strawberry.field(default=None, description="c_ClaveProdServ, e.g. 01010101")
+    unit_key: Optional[str] = strawberry.field(default=None, description="c_ClaveUnidad, e.g. ACT")
+    description: Optional[str] = None
+
+
+UpdateGenericConceptResult = Annotated[Union[GenericConcept, InvalidSettings], strawberry.union("UpdateGenericConceptResult")]
+
+
+@strawberry.input
+class TaxInput:
+    type: str = strawberry.field(description="IVA or IEPS")
+    rate: Optional[Decimal] = strawberry.field(default=None, description="0.16, 0.08, 0 ...; omit with exempt")
+    exempt: Optional[bool] = False
+
+
+@strawberry.input
+class SaleLineInput:
+    product_key: str = strawberry.field(description="c_ClaveProdServ")
+    unit_key: str = strawberry.field(description="c_ClaveUnidad")
+    description: str
+    quantity: Decimal
+    unit_price: Decimal = strawberry.field(
+        description="Price per unit the customer paid, taxes included (as printed on a retail ticket)"
+    )
+    taxes: Optional[list[TaxInput]] = strawberry.field(default=None, description="Defaults to IVA 16 %")
+
+
+@strawberry.input
+class RecordSaleInput:
+    reference: str = strawberry.field(description="The merchant's reference printed on the ticket; unique per merchant")
+    sold_at: Optional[datetime] = strawberry.field(default=None, description="Defaults to now")
+    payment_form: str = strawberry.field(description="c_FormaPago, e.g. 01 efectivo, 04 tarjeta de crédito, 28 tarjeta de débito")
+    lines: list[SaleLineInput] = strawberry.field(description="At most 500 lines")
+    customer_email: Optional[str] = strawberry.field(
+        default=None, description="When given, the portal link and the ticket data are sent there"
+    )
+
+
+@strawberry.enum
+class SaleStatus(Enum):
+    OPEN = "OPEN"
+    INVOICED = "INVOICED"
+    IN_GLOBAL_INVOICE = "IN_GLOBAL_INVOICE"
+    CANCELLED = "CANCELLED"
+
+
+@strawberry.type
+class InvoicingData:
+    company_number: str
+    reference: str
+    total: Decimal
+    portal_url: str = strawberry.field(description="Portal address with the three data filled in; printable as a QR code")
+
+
+@strawberry.type
+class Sale:
+    id: strawberry.ID
+    reference: str
+    total: Decimal
+    sold_at: datetime
+    status: SaleStatus
+    invoice: Optional[Invoice]
+    invoicing_data: InvoicingData = strawberry.field(description="The data printed on the ticket for self-invoicing")
+
+
+@strawberry.type
+class SaleRecorded:
+    sale: Sale
+    created: bool = strawberry.field(default=True, description="False when the same sale had been recorded before (idempotent replay)")
+
+
+@strawberry.type
+class InvalidSale:
+    errors: list[FieldError]
+
+
+RecordSaleResult = Annotated[Union[SaleRecorded, InvalidSale], strawberry.union("RecordSaleResult")]
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: Optional[str]
+
+
+@strawberry.type
+class SaleEdge:
+    node: Sale
+    cursor: str
+
+
+@strawberry.type
+class SaleConnection:
+    edges: list[SaleEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class InvoiceEdge:
+    node: Invoice
+    cursor: str
+
+
+@strawberry.type
+class InvoiceConnection:
+    edges: list[InvoiceEdge]
+    page_info: PageInfo
+
+
+# ---------------- converters ----------------
+
+
+def to_generic_concept(m: MerchantRow) -> GenericConcept:
+    return GenericConcept(
+        enabled=m.generic_concept_enabled,
+        product_key=m.generic_product_key,
+        unit_key=m.generic_unit_key,
+        description=m.generic_description,
+    )
+
+
+def to_settings(m: MerchantRow) -> SelfInvoicingSettings:
+    return SelfInvoicingSettings(
+        enabled=m.self_invoicing_enabled,
+        month_end_limit=m.month_end_limit,
+        deadline_days=m.deadline_days,
+        generic_concept=to_generic_concept(m),
+        series=m.series,
+    )
+
+
+def to_merchant(m: MerchantRow) -> Merchant:
+    return Merchant(
+        company_number=m.company_number,
+        rfc=m.rfc,
+        legal_name=m.legal_name,
+        tax_regime=m.tax_regime,
+        zip_code=m.zip_code,
+        self_invoicing=to_settings(m),
+        email=m.email,
+        certificate_number=m.certificate_number,
+        certificate_valid_to=m.certificate_valid_to,
+    )
+
+
+def to_invoice(row: InvoiceRow, xml_url: str | None = None, pdf_url: str | None = None) -> Invoice:
+    return Invoice(
+        id=strawberry.ID(row.public_id),
+        uuid=row.uuid,
+        series=row.series,
+        folio=str(row.folio),
+        status=InvoiceStatus(row.status),
+        issued_at=row.issued_at,
+        total=Decimal(row.total_cents) / 100,
+        customer_rfc=row.customer_rfc,
+        customer_name=row.customer_name,
+        xml_url=xml_url,
+        pdf_url=pdf_url,
+        sandbox=row.sandbox,
+    )
+
+
+def to_sale(row: SaleRow, merchant_company_number: str, public_url: str, invoice: Invoice | None) -> Sale:
+    total = sales_service.total_of(row)
+    return Sale(
+        id=strawberry.ID(str(row.id)),
+        reference=row.reference,
+        total=total,
+        sold_at=row.sold_at,
+        status=SaleStatus(row.status),
+        invoice=invoice,
+        invoicing_data=InvoicingData(
+            company_number=merchant_company_number,
+            reference=row.reference,
+            total=total,
+            portal_url=sales_service.portal_url(public_url, merchant_company_number, row.reference, total),
+        ),
+    )

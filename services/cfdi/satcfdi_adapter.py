@@ -1,0 +1,126 @@
+"""The only module that imports satcfdi: turns our conceptos and totals into XML bytes.
+
+satcfdi builds the element tree (namespaces, attribute order, schemaLocation). Every
+amount is ours: satcfdi's `Comprobante.compute()` recomputes Concepto@Importe as
+round(Cantidad*ValorUnitario) with Python's round (half-even), rounds taxes with a
+"round tracker" that carries fractions between concepts, and sums Impuestos itself, so
+after construction we overwrite Importe, SubTotal, Impuestos and Total with the values
+from services.cfdi.concepts. The cadena is computed with SAT's XSLT (services.cfdi.verify),
+not satcfdi's copy, and signed here with `cryptography`. Swapping satcfdi means
+rewriting `build_unsigned` only.
+"""
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from decimal import Decimal
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from lxml import etree
+from satcfdi.create.cfd import cfdi40
+
+from services.cfdi.concepts import Concept, Totals
+from services.types import Customer, Issuer
+
+PAYMENT_METHOD_PUE = "PUE"  # c_MetodoPago: pago en una sola exhibición
+EXPORT_NONE = "01"  # c_Exportacion: no aplica
+INCOME = "I"  # c_TipoDeComprobante: ingreso
+CURRENCY = "MXN"
+
+
+def _transfer_dict(impuesto: str, tipo_factor: str, tasa: Decimal | None, base: Decimal, importe: Decimal | None) -> dict:
+    # Exento: no TasaOCuota nor Importe (CFDI40177); satcfdi omits None attributes.
+    return {"Base": base, "Impuesto": impuesto, "TipoFactor": tipo_factor,
+            "TasaOCuota": tasa, "Importe": importe}
+
+
+def build_unsigned(
+    *,
+    issuer: Issuer,
+    issuer_name: str,
+    customer: Customer,
+    customer_name: str,
+    concepts: list[Concept],
+    totals: Totals,
+    payment_form: str,
+    series: str,
+    folio: str,
+    issued_at: datetime,
+    certificate_number: str,
+    certificate_der: bytes,
+):
+    """A satcfdi Comprobante with our amounts, NoCertificado and Certificado, no Sello."""
+    conceptos = [
+        cfdi40.Concepto(
+            clave_prod_serv=c.product_key,
+            cantidad=c.quantity,
+            clave_unidad=c.unit_key,
+            descripcion=c.description,
+            valor_unitario=c.unit_value,
+            objeto_imp=c.objeto_imp,
+            impuestos=cfdi40.Impuestos(traslados=[
+                cfdi40.Traslado(impuesto=t.impuesto, tipo_factor=t.tipo_factor,
+                                tasa_o_cuota=t.tasa, importe=t.importe, base=t.base)
+                for t in c.transfers
+            ]) if c.transfers else None,
+        )
+        for c in concepts
+    ]
+    comprobante = cfdi40.Comprobante(
+        emisor=cfdi40.Emisor(rfc=issuer.rfc, nombre=issuer_name, regimen_fiscal=issuer.tax_regime),
+        lugar_expedicion=issuer.zip_code,
+        receptor=cfdi40.Receptor(
+            rfc=customer.rfc, nombre=customer_name,
+            domicilio_fiscal_receptor=customer.zip_code,
+            regimen_fiscal_receptor=customer.tax_regime,
+            uso_cfdi=customer.cfdi_use,
+        ),
+        conceptos=conceptos,
+        moneda=CURRENCY,
+        tipo_de_comprobante=INCOME,
+        exportacion=EXPORT_NONE,
+        serie=series or None,
+        folio=folio or None,
+        forma_pago=payment_form,
+        metodo_pago=PAYMENT_METHOD_PUE,
+        fecha=issued_at,
+    )
+    # Our arithmetic wins over satcfdi's compute() (see module docstring).
+    for node, c in zip(comprobante["Conceptos"], concepts):
+        node["Importe"] = c.amount
+        if c.transfers:
+            node["Impuestos"] = {"Traslados": [
+                _transfer_dict(t.impuesto, t.tipo_factor, t.tasa, t.base, t.importe) for t in c.transfers
+            ]}
+        else:
+            node["Impuestos"] = None
+    comprobante["SubTotal"] = totals.subtotal
+    comprobante["Descuento"] = None
+    if totals.transfers:
+        impuestos: dict = {"Traslados": [
+            _transfer_dict(s.impuesto, s.tipo_factor, s.tasa, s.base, s.importe) for s in totals.transfers
+        ]}
+        if totals.total_transferred is not None:
+            impuestos["TotalImpuestosTrasladados"] = totals.total_transferred
+        comprobante["Impuestos"] = impuestos
+    else:
+        comprobante["Impuestos"] = None
+    comprobante["Total"] = totals.total
+    comprobante["NoCertificado"] = certificate_number
+    comprobante["Certificado"] = base64.b64encode(certificate_der).decode("ascii")
+    return comprobante
+
+
+def to_tree(comprobante) -> etree._Element:
+    return comprobante.to_xml(validate=False, include_schema_location=True)
+
+
+def seal_tree(root: etree._Element, cadena: str, key: rsa.RSAPrivateKey) -> None:
+    """Set Comprobante@Sello: base64(RSA PKCS#1 v1.5, SHA-256 over the UTF-8 cadena)."""
+    signature = key.sign(cadena.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
+    root.set("Sello", base64.b64encode(signature).decode("ascii"))
+
+
+def tree_bytes(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")

@@ -1,0 +1,107 @@
+"""E-mail to customers through a durable outbox.
+
+A message is queued in the same transaction as what it reports (the invoice, the sale)
+and sent afterwards; a send failure never fails the invoice: it is recorded and retried
+with back-off until MAX_ATTEMPTS.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+from persistence.tables import OutboxMessageRow
+from services import documents
+from services import sales as sales_service
+from services.container import Services
+
+log = logging.getLogger(__name__)
+
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
+MAX_ATTEMPTS = 8
+KIND_INVOICE = "invoice"
+KIND_TICKET = "ticket"
+
+
+async def enqueue(uow, kind: str, recipient: str, ref_id: int) -> None:
+    now = datetime.now(UTC)
+    await uow.outbox.add(OutboxMessageRow(kind=kind, recipient=recipient, ref_id=ref_id, next_attempt_at=now, created_at=now))
+
+
+def kick(services: Services) -> None:
+    """Send what is due now, in the background of the current event loop."""
+    task = asyncio.get_running_loop().create_task(deliver_due(services))
+    services.extras.setdefault("mail_tasks", set()).add(task)
+    task.add_done_callback(services.extras["mail_tasks"].discard)
+
+
+async def _build(services: Services, msg: OutboxMessageRow):
+    from services import mail
+
+    async with services.uow_factory() as uow:
+        if msg.kind == KIND_INVOICE:
+            row = await uow.invoices.by_id(msg.ref_id)
+            merchant = await uow.merchants.by_id(row.merchant_id)
+        else:
+            sale = await uow.sales.by_id_any(msg.ref_id)
+            merchant = await uow.merchants.by_id(sale.merchant_id)
+    if msg.kind == KIND_INVOICE:
+        pdf = await documents.ensure_pdf(services, row)
+        return mail.invoice_message(
+            to=msg.recipient, from_addr=services.mail_from, merchant_name=merchant.legal_name,
+            series_folio=f"{row.series}{row.folio}", uuid=row.uuid,
+            xml_name=documents.file_name(merchant.rfc, row, "xml"), xml_bytes=row.stamped_xml,
+            pdf_name=documents.file_name(merchant.rfc, row, "pdf"), pdf_bytes=pdf,
+        )
+    total = sales_service.total_of(sale)
+    return mail.ticket_message(
+        to=msg.recipient, from_addr=services.mail_from, merchant_name=merchant.legal_name,
+        company_number=merchant.company_number, reference=sale.reference, total=total,
+        portal_url=sales_service.portal_url(services.public_url, merchant.company_number, sale.reference, total),
+    )
+
+
+async def deliver_due(services: Services, *, limit: int = 20) -> int:
+    """Send the messages that are due; returns how many were sent."""
+    from services.mail import MailError
+
+    lock = services.extras.setdefault("mail_lock", asyncio.Lock())
+    sent = 0
+    async with lock:  # one sender per process; rows are claimed by status below
+        async with services.uow_factory() as uow:
+            due = await uow.outbox.due(datetime.now(UTC), limit)
+        for msg in due:
+            error = None
+            try:
+                message = await _build(services, msg)
+                await services.mailer.send(message)
+            except MailError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # a bug or missing data: recorded, retried, never raised into a request
+                log.exception("building or sending outbox message %s failed", msg.id)
+                error = f"{type(exc).__name__}: {exc}"
+            async with services.uow_factory(write=True) as uow:
+                row = await uow.outbox.by_id(msg.id)
+                now = datetime.now(UTC)
+                row.attempts += 1
+                if error is None:
+                    row.status, row.sent_at, row.last_error = "SENT", now, None
+                    sent += 1
+                else:
+                    row.last_error = error[:500]
+                    if row.attempts >= MAX_ATTEMPTS:
+                        row.status = "FAILED"
+                    else:
+                        row.next_attempt_at = now + BACKOFF[min(row.attempts - 1, len(BACKOFF) - 1)]
+                uow.session.add(row)
+    return sent
+
+
+async def run_forever(services: Services, every: float = 30.0) -> None:
+    """The retry loop the server runs in the background."""
+    while True:
+        try:
+            await deliver_due(services)
+        except Exception:  # keep the loop alive; the next round tries again
+            log.exception("outbox round failed")
+        await asyncio.sleep(every)

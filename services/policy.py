@@ -1,0 +1,73 @@
+"""Self-invoicing policy: until when a ticket may be invoiced, and whether it may now."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from persistence.tables import MerchantRow, SaleRow
+from services import catalogs
+
+SELF_INVOICING_DISABLED = "SELF_INVOICING_DISABLED"
+DEADLINE_PASSED = "DEADLINE_PASSED"
+IN_GLOBAL_INVOICE = "IN_GLOBAL_INVOICE"
+CANCELLED = "CANCELLED"
+
+
+def deadline(sold_at: datetime, merchant: MerchantRow) -> datetime:
+    """Last second (inclusive) at which the ticket may be self-invoiced, aware UTC.
+
+    Fin de mes natural: the last second of the sale's calendar month in the merchant's
+    local time (its LugarExpedicion zone), so a sale at 23:30 on 31 January in Mexico
+    City (already 1 February in UTC) is a January sale. Otherwise soldAt + deadlineDays.
+    """
+    if merchant.month_end_limit:
+        tz = catalogs.time_zone_for(merchant.zip_code)
+        local = sold_at.astimezone(tz)
+        year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+        next_month = datetime(year, month, 1, tzinfo=tz)
+        return (next_month - timedelta(seconds=1)).astimezone(UTC)
+    return (sold_at + timedelta(days=merchant.deadline_days)).astimezone(UTC)
+
+
+def is_past(deadline_at: datetime, now: datetime) -> bool:
+    # The deadline second itself is allowed: 23:59:59.999 on the last day still counts.
+    return now >= deadline_at + timedelta(seconds=1)
+
+
+def local_text(moment: datetime, merchant: MerchantRow) -> str:
+    tz = catalogs.time_zone_for(merchant.zip_code)
+    local = moment.astimezone(tz)
+    return local.strftime("%d/%m/%Y %H:%M:%S") + f" (hora local, {tz.key})"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str
+    message: str
+    deadline: datetime | None
+
+
+def refusal(sale: SaleRow, merchant: MerchantRow, now: datetime) -> Refusal | None:
+    """Why this ticket cannot be self-invoiced now, or None when it can."""
+    limit = deadline(sale.sold_at, merchant)
+    if sale.status == "CANCELLED":
+        return Refusal(CANCELLED, "La venta de este ticket fue cancelada; no se puede facturar.", limit)
+    if sale.status == "IN_GLOBAL_INVOICE":
+        return Refusal(
+            IN_GLOBAL_INVOICE,
+            "Este ticket ya se incluyó en la factura global del comercio al público en general; no se puede facturar por separado.",
+            limit,
+        )
+    if not merchant.self_invoicing_enabled:
+        return Refusal(
+            SELF_INVOICING_DISABLED,
+            "Este comercio no tiene activa la autofacturación. Pide tu factura directamente en la tienda.",
+            limit,
+        )
+    if is_past(limit, now):
+        return Refusal(
+            DEADLINE_PASSED,
+            f"El plazo para facturar este ticket terminó el {local_text(limit, merchant)}.",
+            limit,
+        )
+    return None

@@ -1,0 +1,404 @@
+"""The customer's flow: ticket lookup, issuing exactly once, reading an invoice.
+
+Issuing is split in short transactions around the PAC call, never one transaction held
+open across it:
+1. claim: insert the PENDING invoice (unique per sale: the database makes it exactly
+   once) with a gapless folio and a lease; a concurrent request loses the unique
+   constraint and waits for the winner's result;
+2. build and seal (in a thread), keep the signed XML on the PENDING row;
+3. stamp (PAC, with a timeout). A failure releases the lease and keeps the folio and the
+   signed XML: a retry re-sends the same bytes, which the PAC answers idempotently by
+   the document's hash, so there is never a second folio nor a second stamp;
+4. mark ISSUED and the sale INVOICED, and queue the e-mail, in one transaction.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import secrets
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy.exc import IntegrityError
+
+from persistence.tables import InvoiceRow, MerchantRow, SaleRow
+from services import catalogs, notifications, policy
+from services import sales as sales_service
+from services.cfdi.engine import CfdiBuildError, build_signed_cfdi
+from services.cfdi.rules import check_customer, normalize_legal_name, normalize_rfc, rfc_person_type
+from services.container import Services
+from services.merchants import csd_material
+from services.money import cents
+from services.security import DOWNLOAD, INVOICE, MERCHANT, TICKET, Claims
+from services.stamping import StampingError
+from services.throttle import keys_for
+from services.types import Customer, FieldProblem, GenericConceptConfig, InvoiceRequest, Issuer
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND_MESSAGE = (
+    "No encontramos un ticket con esos datos. Revisa el número de comercio, la referencia y el total "
+    "tal como aparecen impresos en tu ticket."
+)
+LEASE = timedelta(seconds=60)  # longer than a PAC timeout: a stuck request's claim expires
+WAIT_FOR_OTHER = 30.0  # seconds a concurrent request waits for the winner's result
+RESIGN_AFTER = timedelta(hours=24)  # PACs refuse a Fecha older than 72 h: re-seal well before
+
+
+# ---------------- results ----------------
+
+
+@dataclass(frozen=True)
+class ConceptLine:
+    description: str
+    quantity: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Invoiceable:
+    reference: str
+    total: Decimal
+    sold_at: datetime
+    deadline: datetime
+    concepts: list[ConceptLine]
+    ticket_token: str
+    merchant_name: str
+
+
+@dataclass(frozen=True)
+class AlreadyInvoiced:
+    invoiced_at: datetime
+    masked_rfc: str
+    message: str
+
+
+@dataclass(frozen=True)
+class NotInvoiceable:
+    reason: str
+    deadline: datetime | None
+    message: str
+
+
+@dataclass(frozen=True)
+class NotFoundResult:
+    message: str
+    retry_after_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceView:
+    row: InvoiceRow
+    xml_url: str | None
+    pdf_url: str | None
+
+
+@dataclass(frozen=True)
+class Issued:
+    view: InvoiceView
+    access_token: str
+
+
+@dataclass(frozen=True)
+class InvalidCustomer:
+    problems: list[FieldProblem]
+
+
+@dataclass(frozen=True)
+class StampFailed:
+    message: str
+    retryable: bool
+
+
+def mask_rfc(rfc: str) -> str:
+    """XAXX010101000 -> XAXX0101****0: enough to recognise, not enough to reuse."""
+    return rfc[:-5] + "****" + rfc[-1:] if len(rfc) > 5 else "****"
+
+
+def _already(invoice: InvoiceRow) -> AlreadyInvoiced:
+    return AlreadyInvoiced(
+        invoiced_at=invoice.issued_at or invoice.created_at,
+        masked_rfc=mask_rfc(invoice.customer_rfc),
+        message="Este ticket ya fue facturado.",
+    )
+
+
+def concept_preview(sale: SaleRow, merchant: MerchantRow) -> list[ConceptLine]:
+    lines = sales_service.lines_from_json(sale.lines_json)
+    if not merchant.generic_concept_enabled:
+        return [ConceptLine(l.description, l.quantity, l.amount) for l in lines]
+    # One generic concept per distinct tax treatment: a concept cannot carry two IVA rates.
+    groups: dict[tuple, Decimal] = {}
+    for l in lines:
+        groups[l.taxes] = groups.get(l.taxes, Decimal(0)) + l.amount
+    return [ConceptLine(merchant.generic_description or "", Decimal(1), cents(v)) for v in groups.values()]
+
+
+# ---------------- lookup ----------------
+
+
+async def lookup_ticket(services: Services, company_number: str, reference: str, total: Decimal, client: str):
+    now = datetime.now(UTC)
+    company_number = company_number.strip()
+    keys = keys_for(client, company_number)
+    wait = await services.throttle.blocked_for(keys, now)
+    if wait:
+        minutes = max(1, -(-wait // 60))
+        return NotFoundResult(
+            f"Demasiados intentos fallidos. Intenta de nuevo en {minutes} minuto{'s' if minutes != 1 else ''}.",
+            retry_after_seconds=wait,
+        )
+    # One query by (company number, reference); the total is compared after. Unknown
+    # company, unknown reference and wrong total then share one code path below.
+    async with services.uow_factory() as uow:
+        found = await uow.sales.ticket(company_number, sales_service.reference_key(reference)) if company_number.isdigit() else None
+        invoice = await uow.invoices.by_sale(found[0].id) if found else None
+    if found is None or sales_service.total_of(found[0]) != cents(total):
+        await services.throttle.fail(keys, now)
+        return NotFoundResult(NOT_FOUND_MESSAGE)
+    sale, merchant = found
+    if invoice is not None and invoice.status != "PENDING":
+        return _already(invoice)
+    refusal = policy.refusal(sale, merchant, now)
+    if refusal is not None:
+        return NotInvoiceable(refusal.reason, refusal.deadline, refusal.message)
+    token, _ = services.tokens.issue(TICKET, str(sale.id), services.ticket_token_ttl, m=merchant.id)
+    return Invoiceable(
+        reference=sale.reference,
+        total=sales_service.total_of(sale),
+        sold_at=sale.sold_at,
+        deadline=policy.deadline(sale.sold_at, merchant),
+        concepts=concept_preview(sale, merchant),
+        ticket_token=token,
+        merchant_name=merchant.legal_name,
+    )
+
+
+# ---------------- issuing ----------------
+
+
+def _normalized(customer: Customer) -> Customer:
+    rfc = normalize_rfc(customer.rfc)
+    person = rfc_person_type(rfc) or catalogs.PHYSICAL
+    return replace(
+        customer,
+        rfc=rfc,
+        legal_name=normalize_legal_name(customer.legal_name, person),
+        zip_code=customer.zip_code.strip(),
+        tax_regime=customer.tax_regime.strip(),
+        cfdi_use=customer.cfdi_use.strip().upper(),
+        email=customer.email.strip().lower() if customer.email else None,
+    )
+
+
+def _same_customer(row: InvoiceRow, c: Customer) -> bool:
+    return (row.customer_rfc, row.customer_name, row.customer_zip, row.customer_regime, row.customer_use) == (
+        c.rfc, c.legal_name, c.zip_code, c.tax_regime, c.cfdi_use)
+
+
+def _issued(services: Services, row: InvoiceRow) -> Issued:
+    token, _ = services.tokens.issue(INVOICE, row.public_id, services.invoice_token_ttl)
+    return Issued(invoice_view(services, row), token)
+
+
+def _for_caller(services: Services, row: InvoiceRow, idempotency_key: str | None, customer: Customer):
+    """A finished invoice as a later or concurrent caller sees it."""
+    if idempotency_key and row.idempotency_key == idempotency_key:
+        return _issued(services, row)
+    return _already(row)
+
+
+async def issue_invoice(services: Services, ticket: Claims, customer: Customer, idempotency_key: str | None):
+    sale_id, merchant_id = int(ticket.subject), int(ticket.extra["m"])
+    idempotency_key = (idempotency_key or "").strip()[:100] or None
+    now = datetime.now(UTC)
+    async with services.uow_factory() as uow:
+        merchant = await uow.merchants.by_id(merchant_id)
+        sale = await uow.sales.by_id(merchant_id, sale_id)
+        invoice = await uow.invoices.by_sale(sale_id)
+    if merchant is None or sale is None:
+        return NotInvoiceable(policy.CANCELLED, None, "La venta ya no existe.")
+    if invoice is not None and invoice.status != "PENDING":
+        return _for_caller(services, invoice, idempotency_key, customer)
+    if invoice is None:
+        refusal = policy.refusal(sale, merchant, now)
+        if refusal is not None:
+            return NotInvoiceable(refusal.reason, refusal.deadline, refusal.message)
+    # An invalid customer never takes a folio: check every datum first.
+    problems = check_customer(customer, global_invoice=False, issuer_zip=merchant.zip_code)
+    if problems:
+        return InvalidCustomer(problems)
+    customer = _normalized(customer)
+
+    claimed = await _claim(services, merchant, sale, customer, idempotency_key, now)
+    if not isinstance(claimed, InvoiceRow):
+        return claimed
+    return await _seal_and_stamp(services, merchant, sale, claimed, customer)
+
+
+async def _claim(services, merchant, sale, customer, idempotency_key, now):
+    """Take the right to stamp this sale's invoice; or the result of whoever has it."""
+    try:
+        async with services.uow_factory(write=True) as uow:
+            row = await uow.invoices.by_sale(sale.id)
+            if row is None:
+                folio = await uow.counters.next(f"folio:{merchant.id}:{merchant.series}")
+                row = await uow.invoices.add(InvoiceRow(
+                    public_id=secrets.token_hex(16), merchant_id=merchant.id, sale_id=sale.id,
+                    series=merchant.series, folio=folio, status="PENDING", total_cents=sale.total_cents,
+                    customer_rfc=customer.rfc, customer_name=customer.legal_name, customer_zip=customer.zip_code,
+                    customer_regime=customer.tax_regime, customer_use=customer.cfdi_use, customer_email=customer.email,
+                    idempotency_key=idempotency_key, lease_until=now + LEASE, attempts=1,
+                    created_at=now, updated_at=now,
+                ))
+                return row
+    except IntegrityError:
+        pass  # a concurrent request inserted it first
+    # The invoice exists: a retry after a failure, or a concurrent request.
+    deadline = asyncio.get_running_loop().time() + WAIT_FOR_OTHER
+    while True:
+        async with services.uow_factory(write=True) as uow:
+            row = await uow.invoices.by_sale(sale.id)
+            if row.status != "PENDING":
+                return _for_caller(services, row, idempotency_key, customer)
+            now = datetime.now(UTC)
+            if await uow.invoices.try_lease(row.id, now, now + LEASE):
+                if not _same_customer(row, customer):
+                    # A retry with corrected data: same folio, new seal.
+                    row.customer_rfc, row.customer_name, row.customer_zip = customer.rfc, customer.legal_name, customer.zip_code
+                    row.customer_regime, row.customer_use = customer.tax_regime, customer.cfdi_use
+                    row.signed_xml, row.document_hash = None, None
+                row.customer_email = customer.email
+                row.idempotency_key = idempotency_key or row.idempotency_key
+                row.updated_at = now
+                uow.session.add(row)
+                await uow.session.refresh(row)
+                return row
+        if asyncio.get_running_loop().time() > deadline:
+            return StampFailed("Otra solicitud está facturando este ticket. Intenta de nuevo en un minuto.", True)
+        await asyncio.sleep(0.1)
+
+
+async def _seal_and_stamp(services: Services, merchant: MerchantRow, sale: SaleRow, row: InvoiceRow, customer: Customer):
+    try:
+        signed = row.signed_xml
+        if signed is None or _sealed_at(signed, merchant) < datetime.now(UTC) - RESIGN_AFTER:
+            request = InvoiceRequest(
+                issuer=Issuer(merchant.rfc, merchant.legal_name, merchant.tax_regime, merchant.zip_code),
+                customer=customer,
+                lines=sales_service.lines_from_json(sale.lines_json),
+                payment_form=sale.payment_form,
+                series=row.series,
+                folio=str(row.folio),
+                ticket_total=sales_service.total_of(sale),
+                generic_concept=GenericConceptConfig(
+                    merchant.generic_product_key, merchant.generic_unit_key, merchant.generic_description
+                ) if merchant.generic_concept_enabled else None,
+            )
+            csd = csd_material(services.box, merchant)
+            try:
+                result = await asyncio.to_thread(build_signed_cfdi, request, csd)
+            except CfdiBuildError as exc:
+                await _release(services, row.id, "; ".join(p.code for p in exc.problems))
+                return InvalidCustomer(exc.problems)
+            signed = result.xml
+            async with services.uow_factory(write=True) as uow:
+                fresh = await uow.invoices.by_id(row.id)
+                fresh.signed_xml, fresh.document_hash = signed, hashlib.sha256(signed).hexdigest()
+                fresh.updated_at = datetime.now(UTC)
+                uow.session.add(fresh)
+        try:
+            stamp = await services.pac.stamp(signed)
+        except StampingError as exc:
+            log.warning("stamping failed for invoice %s: %s", row.public_id, exc)
+            await _release(services, row.id, f"{exc.code}: {exc}"[:500])
+            if exc.retryable:
+                return StampFailed("El servicio de timbrado no respondió a tiempo. Tu ticket sigue disponible: intenta de nuevo en unos minutos.", True)
+            return StampFailed(f"El servicio de timbrado rechazó la factura ({exc.code}). Contacta al comercio.", False)
+        async with services.uow_factory(write=True) as uow:
+            fresh = await uow.invoices.by_id(row.id)
+            fresh.status, fresh.uuid, fresh.stamped_xml = "ISSUED", stamp.uuid, stamp.xml
+            fresh.issued_at, fresh.sandbox, fresh.lease_until = stamp.stamped_at, stamp.is_sandbox, None
+            fresh.last_error, fresh.updated_at = None, datetime.now(UTC)
+            uow.session.add(fresh)
+            await uow.sales.set_status(merchant.id, sale.id, "INVOICED")
+            if fresh.customer_email:
+                await notifications.enqueue(uow, "invoice", fresh.customer_email, fresh.id)
+        if fresh.customer_email:
+            notifications.kick(services)
+        return _issued(services, fresh)
+    except BaseException:
+        await asyncio.shield(_release(services, row.id, "interrupted"))
+        raise
+
+
+def _sealed_at(signed_xml: bytes, merchant: MerchantRow) -> datetime:
+    """Comprobante@Fecha of a sealed CFDI, local time of LugarExpedicion, as aware UTC."""
+    match = re.search(rb'\sFecha="([0-9T:-]{19})"', signed_xml)
+    if match is None:
+        return datetime.min.replace(tzinfo=UTC)
+    local = datetime.fromisoformat(match.group(1).decode()).replace(tzinfo=catalogs.time_zone_for(merchant.zip_code))
+    return local.astimezone(UTC)
+
+
+async def _release(services: Services, invoice_id: int, error: str) -> None:
+    async with services.uow_factory(write=True) as uow:
+        row = await uow.invoices.by_id(invoice_id)
+        if row is not None and row.status == "PENDING":
+            row.lease_until, row.last_error, row.updated_at = None, error[:500], datetime.now(UTC)
+            uow.session.add(row)
+
+
+# ---------------- reading ----------------
+
+
+def invoice_view(services: Services, row: InvoiceRow) -> InvoiceView:
+    if row.status not in ("ISSUED", "CANCELLATION_PENDING", "CANCELLED") or row.uuid is None:
+        return InvoiceView(row, None, None)
+    base = services.public_url.rstrip("/")
+    urls = []
+    for kind in ("xml", "pdf"):
+        token, _ = services.tokens.issue(DOWNLOAD, row.public_id, services.download_link_ttl, k=kind)
+        urls.append(f"{base}/downloads/{row.public_id}.{kind}?token={token}")
+    return InvoiceView(row, urls[0], urls[1])
+
+
+async def read_invoice(services: Services, audience: str, subject: str, public_id: str) -> InvoiceView | None:
+    """Only the invoice's own token or its merchant's token reads it."""
+    from services.errors import Forbidden
+
+    async with services.uow_factory() as uow:
+        if audience == INVOICE:
+            if subject != public_id:
+                raise Forbidden("Este token no corresponde a esa factura.")
+            row = await uow.invoices.by_public_id(public_id)
+        elif audience == MERCHANT:
+            row = await uow.invoices.owned_by_public_id(int(subject), public_id)
+        else:
+            raise Forbidden("Esta operación requiere un token de factura o de comercio.")
+    return invoice_view(services, row) if row is not None else None
+
+
+async def list_invoices(services: Services, merchant_id: int, first: int, after: str | None):
+    from services.errors import ValidationFailed
+
+    cursor = sales_service.decode_cursor(after) if after else None
+    if after and cursor is None:
+        raise ValidationFailed([FieldProblem("after", "CURSOR_INVALID", "El cursor no es válido.")])
+    async with services.uow_factory() as uow:
+        rows = await uow.invoices.page(merchant_id, first + 1, cursor)
+    return [invoice_view(services, r) for r in rows[:first]], len(rows) > first
+
+
+async def record_sale_and_notify(services: Services, merchant: MerchantRow, sale: sales_service.SaleInput):
+    """recordSale: with customerEmail, the portal link and the three data are sent."""
+    recorded = await sales_service.record_sale(
+        services.uow_factory, merchant, sale,
+        on_created=lambda uow, row: notifications.enqueue(uow, "ticket", row.customer_email, row.id) if row.customer_email else None,
+    )
+    if recorded.created and recorded.sale.customer_email:
+        notifications.kick(services)
+    return recorded

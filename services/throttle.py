@@ -1,0 +1,92 @@
+"""Failed ticket lookups, counted per client address and per company number.
+
+Guessing references is the threat: after a burst of failures the client is told when to
+try again. Counters live in the database (or in Redis when REDIS_URL is set) so they hold
+across several server processes.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from persistence.uow import UowFactory
+
+
+@dataclass(frozen=True)
+class Limits:
+    window: timedelta = timedelta(minutes=15)
+    per_client: int = 20  # failures per address per window
+    per_company: int = 200  # failures per company number per window, all clients together
+
+
+class Throttle(Protocol):
+    async def blocked_for(self, keys: list[str], now: datetime) -> int: ...
+    async def fail(self, keys: list[str], now: datetime) -> None: ...
+
+
+def keys_for(client: str, company_number: str) -> list[str]:
+    return [f"ip:{client}"[:120], f"co:{company_number}"[:120]]
+
+
+class DatabaseThrottle:
+    def __init__(self, uow_factory: UowFactory, limits: Limits = Limits()) -> None:
+        self.uow_factory = uow_factory
+        self.limits = limits
+
+    def _limit(self, key: str) -> int:
+        return self.limits.per_client if key.startswith("ip:") else self.limits.per_company
+
+    async def blocked_for(self, keys: list[str], now: datetime) -> int:
+        """Seconds until these keys may try again; 0 when not blocked."""
+        wait = 0
+        async with self.uow_factory() as uow:
+            for key in keys:
+                row = await uow.throttle.get(key)
+                if row is None:
+                    continue
+                end = row.window_start + self.limits.window
+                if end > now and row.count >= self._limit(key):
+                    wait = max(wait, math.ceil((end - now).total_seconds()))
+        return wait
+
+    async def fail(self, keys: list[str], now: datetime) -> None:
+        async with self.uow_factory(write=True) as uow:
+            for key in keys:
+                row = await uow.throttle.hit(key, now, now)
+                if row.window_start + self.limits.window <= now:
+                    await uow.throttle.reset(key, now, 1)  # a new window starts with this failure
+
+
+class RedisThrottle:
+    """The same counters in Redis: INCR with an expiry equal to the window."""
+
+    def __init__(self, url: str, limits: Limits = Limits()) -> None:
+        import redis.asyncio as redis
+
+        self.redis = redis.from_url(url, socket_timeout=2)
+        self.limits = limits
+
+    def _limit(self, key: str) -> int:
+        return self.limits.per_client if key.startswith("ip:") else self.limits.per_company
+
+    async def blocked_for(self, keys: list[str], now: datetime) -> int:
+        wait = 0
+        for key in keys:
+            count = await self.redis.get(f"af:thr:{key}")
+            if count is not None and int(count) >= self._limit(key):
+                wait = max(wait, max(1, await self.redis.ttl(f"af:thr:{key}")))
+        return wait
+
+    async def fail(self, keys: list[str], now: datetime) -> None:
+        seconds = int(self.limits.window.total_seconds())
+        pipe = self.redis.pipeline()
+        for key in keys:
+            pipe.incr(f"af:thr:{key}")
+            pipe.expire(f"af:thr:{key}", seconds, nx=True)
+        await pipe.execute()
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
