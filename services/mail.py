@@ -406,30 +406,39 @@ def _filename(name: str, extension: str) -> str:
 # --------------------------------------------------------------------------- factory
 
 
+# Accepted names for each setting: plain keyword names first, then settings-style ones.
 _SETTING_KEYS = {
-    "host": ("smtp_host",),
-    "port": ("smtp_port",),
-    "use_tls": ("smtp_use_tls", "smtp_ssl"),
-    "starttls": ("smtp_starttls",),
-    "username": ("smtp_username", "smtp_user"),
-    "password": ("smtp_password",),
-    "timeout": ("smtp_timeout", "mail_timeout"),
-    "outbox_dir": ("mail_outbox_dir", "outbox_dir"),
+    "host": ("host", "smtp_host"),
+    "port": ("port", "smtp_port"),
+    "use_tls": ("use_tls", "smtp_use_tls", "smtp_tls", "smtp_ssl"),
+    "starttls": ("starttls", "smtp_starttls"),
+    "username": ("username", "smtp_username", "smtp_user"),
+    "password": ("password", "smtp_password"),
+    "timeout": ("timeout", "smtp_timeout", "smtp_timeout_seconds"),
+    "outbox_dir": ("outbox_dir", "mail_outbox_dir"),
 }
+_KNOWN_KEYS = {key for keys in _SETTING_KEYS.values() for key in keys}
 
 
-def build_mailer(settings: Mapping | object | None = None, /, **overrides) -> Mailer:
-    """SmtpMailer when `smtp_host` is set, OutboxMailer(`mail_outbox_dir`) otherwise.
+def build_mailer(settings: Mapping | object | None = None, /, **kwargs) -> Mailer:
+    """SmtpMailer when a host is set, OutboxMailer(outbox_dir) otherwise.
 
-    Reads smtp_host, smtp_port, smtp_use_tls, smtp_starttls, smtp_username,
-    smtp_password (a str or a pydantic SecretStr), smtp_timeout and mail_outbox_dir
-    (alias outbox_dir) from a settings object, a mapping, and/or keyword arguments
-    (keywords win). Other keys are ignored, so a whole settings object can be passed.
+    Values come from keyword arguments (host, port, use_tls, starttls, username,
+    password, timeout, outbox_dir; the smtp_* spellings are accepted too) and/or a
+    settings object or mapping passed first (its other attributes are ignored).
+    Keywords win. An unknown keyword is a TypeError, so a typo does not silently
+    fall back to the outbox. `password` may be a pydantic SecretStr. When both
+    use_tls and starttls are true, implicit TLS wins (settings often default
+    starttls to true).
     """
+    unknown = set(kwargs) - _KNOWN_KEYS
+    if unknown:
+        raise TypeError(f"build_mailer() got unknown settings: {', '.join(sorted(unknown))}")
+
     def lookup(name: str):
         for key in _SETTING_KEYS[name]:
-            if key in overrides:
-                return overrides[key]
+            if key in kwargs:
+                return kwargs[key]
         for key in _SETTING_KEYS[name]:
             if isinstance(settings, Mapping):
                 if key in settings:
@@ -443,18 +452,19 @@ def build_mailer(settings: Mapping | object | None = None, /, **overrides) -> Ma
         password = password.get_secret_value()
     host = lookup("host")
     if host:
+        use_tls = bool(lookup("use_tls"))
         timeout = lookup("timeout")
         port = lookup("port")
         return SmtpMailer(
             host=str(host),
             port=int(port) if port else None,
-            use_tls=bool(lookup("use_tls")),
-            starttls=bool(lookup("starttls")),
+            use_tls=use_tls,
+            starttls=bool(lookup("starttls")) and not use_tls,
             username=lookup("username") or None,
             password=password or None,
             timeout=float(timeout) if timeout else DEFAULT_TIMEOUT,
         )
     outbox = lookup("outbox_dir")
     if not outbox:
-        raise ValueError("Set smtp_host to send e-mail, or mail_outbox_dir to keep it in an outbox directory.")
+        raise ValueError("Set an SMTP host to send e-mail, or outbox_dir to keep it in an outbox directory.")
     return OutboxMailer(Path(outbox))

@@ -279,7 +279,8 @@ def write_temp_file(directory: Path, data: bytes, prefix: str = ".tmp.", mode: i
     The caller publishes it with os.replace / os.link (same filesystem, so atomic)."""
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=".tmp")
     try:
-        os.fchmod(fd, mode) if hasattr(os, "fchmod") else None
+        if hasattr(os, "fchmod"):  # mkstemp creates 0600
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

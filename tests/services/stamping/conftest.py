@@ -9,7 +9,7 @@ the code with itself.
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -56,14 +56,26 @@ def now_mexico_city() -> datetime:
     return datetime.now(MEXICO_CITY).replace(tzinfo=None, microsecond=0)
 
 
-def make_cfdi(fecha: datetime | str | None = None, folio: str | None = None, total: str | None = None) -> bytes:
-    """A sealed, unstamped CFDI 4.0 (sample 02 re-dated and re-signed).
+SAMPLE_04_PAGOS = SAMPLES / "04_pago20_EKU9003173C9.xml"
+
+
+def make_cfdi(
+    fecha: datetime | str | None = None,
+    folio: str | None = None,
+    total: str | None = None,
+    sample: Path = SAMPLE_02,
+) -> bytes:
+    """A sealed, unstamped CFDI 4.0 (sample 02, or another EKU9003173C9 sample, re-dated
+    and re-signed; only its TFD is removed, other complements stay).
 
     `folio` adds a Folio attribute so two documents differ; `total` changes Total
     *before* signing (to build a document whose seal is right but content odd)."""
-    root = etree.parse(str(SAMPLE_02)).getroot()
+    root = etree.parse(str(sample)).getroot()
     for complemento in root.findall(f"{{{CFDI_NS}}}Complemento"):
-        root.remove(complemento)
+        for tfd in complemento.findall(f"{{{TFD_NS}}}TimbreFiscalDigital"):
+            complemento.remove(tfd)
+        if len(complemento) == 0:
+            root.remove(complemento)
     if fecha is None:
         fecha = now_mexico_city()
     if isinstance(fecha, datetime):

@@ -34,6 +34,7 @@ from .conftest import (
     CFDI_NS,
     MEXICO_CITY,
     SAMPLE_02,
+    SAMPLE_04_PAGOS,
     bundle_schema,
     cfdi_xslt,
     make_cfdi,
@@ -114,6 +115,18 @@ async def test_stamping_leaves_the_comprobante_and_its_sello_intact(state_dir, c
     assert str(cfdi_xslt()(stamped.getroottree())) == str(cfdi_xslt()(original.getroottree()))
     assert stamped.get("Sello") == original.get("Sello")
     assert [c.tag for c in stamped][-1] == f"{{{CFDI_NS}}}Complemento"
+
+
+async def test_tfd_joins_an_existing_complemento(state_dir):
+    """A Pagos 2.0 CFDI already has a Complemento: the TFD goes after pago20:Pagos."""
+    pac = SandboxPac(state_dir)
+    result = await pac.stamp(make_cfdi(sample=SAMPLE_04_PAGOS))
+
+    root = etree.fromstring(result.xml)
+    (complemento,) = root.findall(f"{{{CFDI_NS}}}Complemento")
+    assert [etree.QName(c).localname for c in complemento] == ["Pagos", "TimbreFiscalDigital"]
+    assert bundle_schema().validate(root), bundle_schema().error_log
+    assert verify_tfd(result.xml, pac.certificate_der())
 
 
 async def test_sandbox_is_a_pac_and_build_pac_makes_it(state_dir):
@@ -215,6 +228,7 @@ async def test_unavailable_mode_is_retryable(state_dir, cfdi):
 
 async def test_set_failure_n_times_then_the_retry_succeeds(state_dir, cfdi):
     pac = SandboxPac(state_dir, timeout=0.3)
+    await pac.warm()  # so that the real stamp below fits in the short timeout on a cold process
     pac.set_failure("unavailable", times=1)
     pac_timeouts = SandboxPac(state_dir, timeout=0.3)
     pac_timeouts.set_failure("timeout", times=2)
