@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.tables import Counter, InvoiceRow, MerchantRow, OutboxMessageRow, SaleRow, ThrottleRow
 

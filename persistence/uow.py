@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.db import WRITE_OPTION
 from persistence.repositories import (

@@ -194,6 +194,23 @@ class ConceptView:
     objeto_imp: str
     taxes: list[TaxLine] = field(default_factory=list)
 
+    # Each table cell is one string (see the template: no markup inside rows).
+    @property
+    def clave_cell(self) -> str:
+        return " ".join(p for p in (self.clave_prod_serv, self.clave_unidad, self.unidad) if p)
+
+    @property
+    def desc_cell(self) -> str:
+        if self.no_identificacion:
+            return f"{self.descripcion} · No. ident. {self.no_identificacion}"
+        return self.descripcion
+
+    @property
+    def taxes_cell(self) -> str:
+        parts = [self.objeto_imp]
+        parts += [f"{t.label} {t.amount}" if t.amount else t.label for t in self.taxes]
+        return " · ".join(p for p in parts if p)
+
 
 @dataclass
 class InvoiceView:
