@@ -11,7 +11,7 @@ from schema import types as t
 from schema.permissions import IsMerchant
 from services import catalogs, merchants, portal
 from services import sales as sales_service
-from services.errors import ValidationFailed
+from services.errors import Forbidden, ValidationFailed
 from schema.errors import PublicError
 
 MAX_PAGE = sales_service.MAX_PAGE
@@ -66,7 +66,10 @@ class Query:
         principal = ctx.principal
         if principal is None:
             raise PublicError("Esta operación requiere un token de factura o de comercio.", "FORBIDDEN")
-        view = await portal.read_invoice(ctx.services, principal.audience, principal.subject, str(id))
+        try:
+            view = await portal.read_invoice(ctx.services, principal.audience, principal.subject, str(id))
+        except Forbidden as exc:
+            raise PublicError(str(exc), "FORBIDDEN") from None
         if view is None:
             return None
         return t.to_invoice(view.row, view.xml_url, view.pdf_url)

@@ -1,0 +1,228 @@
+"""The customer's flow over GraphQL, on SQLite and PostgreSQL: lookup, issue exactly
+once, failures that lose nothing, who may read an invoice, downloads."""
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from lxml import etree
+
+from services.cfdi.verify import verify_seal
+from services.cfdi.xsd import validate_xml
+from services.stamping import verify_tfd
+from tests.api.test_merchant_api import RECORD, SET_ENABLED, UPDATE_GENERIC, UPDATE_SETTINGS, sale_input
+
+TICKET = """query($c: String!, $r: String!, $t: Decimal!) { ticket(companyNumber: $c, reference: $r, total: $t) {
+  __typename
+  ... on InvoiceableTicket { reference total soldAt deadline ticketToken concepts { description quantity amount } }
+  ... on TicketAlreadyInvoiced { invoicedAt maskedRfc message }
+  ... on TicketNotInvoiceable { reason cutoff: deadline message }
+  ... on TicketNotFound { message retryAfterSeconds } } }"""
+ISSUE = """mutation($i: IssueInvoiceInput!) { issueInvoice(input: $i) {
+  __typename
+  ... on InvoiceIssued { accessToken invoice { id uuid series folio status total customerRfc customerName xmlUrl pdfUrl issuedAt } }
+  ... on InvalidCustomerData { errors { field code message } }
+  ... on TicketAlreadyInvoiced { maskedRfc message }
+  ... on TicketNotInvoiceable { reason message }
+  ... on StampingFailed { message retryable } } }"""
+INVOICE = "query($id: ID!) { invoice(id: $id) { id uuid status folio xmlUrl pdfUrl } }"
+
+CUSTOMER = {"rfc": "CACX7605101P8", "legalName": "xochilt casas chavez", "zipCode": "36257", "taxRegime": "612", "cfdiUse": "G03"}
+
+
+async def record(client, reference="T-1", **over):
+    res = (await client(RECORD, {"i": sale_input(reference, **over)}))["data"]["recordSale"]
+    assert res["__typename"] == "SaleRecorded", res
+    return res["sale"]
+
+
+async def lookup(gql, merchant_row, reference="T-1", total="1160.00"):
+    return (await gql(TICKET, {"c": merchant_row.company_number, "r": reference, "t": total}))["data"]["ticket"]
+
+
+async def issue(gql, token, customer=CUSTOMER, key=None):
+    return (await gql(ISSUE, {"i": {"customer": customer, "idempotencyKey": key}}, token=token))["data"]["issueInvoice"]
+
+
+async def test_lookup_not_found_answers_alike(gql, merchant):
+    row, client = merchant
+    await record(client)
+    unknown_company = (await gql(TICKET, {"c": "999999", "r": "T-1", "t": "1160"}))["data"]["ticket"]
+    unknown_ref = await lookup(gql, row, "NOPE")
+    wrong_total = await lookup(gql, row, "T-1", "1160.01")
+    assert unknown_company == unknown_ref == wrong_total
+    assert unknown_company["__typename"] == "TicketNotFound"
+    found = await lookup(gql, row, "  t-1 ", 1160)  # trimmed, case-folded, a number
+    assert found["__typename"] == "InvoiceableTicket"
+    assert found["concepts"] == [{"description": "Producto", "quantity": "2.00", "amount": "1160.00"}]
+
+
+async def test_happy_path_issue_and_download(gql, merchant, http):
+    row, client = merchant
+    await record(client)
+    ticket = await lookup(gql, row)
+    res = await issue(gql, ticket["ticketToken"])
+    assert res["__typename"] == "InvoiceIssued", res
+    inv = res["invoice"]
+    assert inv["status"] == "ISSUED" and inv["total"] == "1160.00" and inv["uuid"]
+    assert inv["customerName"] == "XOCHILT CASAS CHAVEZ" and inv["series"] == "AF" and inv["folio"] == "1"
+
+    xml_resp = await http.get(inv["xmlUrl"].replace("http://testserver", ""))
+    assert xml_resp.status_code == 200 and xml_resp.headers["content-type"].startswith("application/xml")
+    assert f'EKU9003173C9_AF1_{inv["uuid"]}.xml' in xml_resp.headers["content-disposition"]
+    xml = xml_resp.content
+    assert validate_xml(xml) == []
+    assert verify_seal(xml)
+    root = etree.fromstring(xml)
+    assert root.get("Total") == "1160.00"
+    pdf_resp = await http.get(inv["pdfUrl"].replace("http://testserver", ""))
+    assert pdf_resp.status_code == 200 and pdf_resp.content.startswith(b"%PDF")
+    assert pdf_resp.headers["content-type"] == "application/pdf"
+    again = await http.get(inv["pdfUrl"].replace("http://testserver", ""))
+    assert again.content == pdf_resp.content  # rendered once, then served from storage
+
+    # Now the ticket answers "already invoiced" with the masked RFC.
+    after = await lookup(gql, row)
+    assert after["__typename"] == "TicketAlreadyInvoiced" and after["maskedRfc"] == "CACX7605****8"
+    # The same ticket token cannot issue twice.
+    assert (await issue(gql, ticket["ticketToken"]))["__typename"] == "TicketAlreadyInvoiced"
+
+
+async def test_invalid_customer_gets_every_problem_and_no_folio(gql, merchant):
+    row, client = merchant
+    await record(client)
+    ticket = await lookup(gql, row)
+    bad = {"rfc": "CACX7605101P9", "legalName": " ", "zipCode": "00001", "taxRegime": "601", "cfdiUse": "D01"}
+    res = await issue(gql, ticket["ticketToken"], bad)
+    assert res["__typename"] == "InvalidCustomerData"
+    fields = {e["field"] for e in res["errors"]}
+    assert {"customer.rfc", "customer.legalName", "customer.zipCode"} <= fields
+    ok = await issue(gql, ticket["ticketToken"])
+    assert ok["invoice"]["folio"] == "1"  # the refusal took no folio
+
+
+async def test_not_invoiceable_states(gql, merchant):
+    row, client = merchant
+    await record(client, "OLD", soldAt=(datetime.now(UTC) - timedelta(days=31)).isoformat())
+    old = await lookup(gql, row, "OLD")
+    assert old["__typename"] == "TicketNotInvoiceable" and old["reason"] == "DEADLINE_PASSED"
+    assert "hora local" in old["message"]
+    await record(client, "NEW")
+    await client(SET_ENABLED, {"e": False})
+    off = await lookup(gql, row, "NEW")
+    assert off["reason"] == "SELF_INVOICING_DISABLED"
+
+
+async def test_ticket_token_is_required_and_scoped(gql, merchant):
+    row, client = merchant
+    await record(client)
+    denied = await gql(ISSUE, {"i": {"customer": CUSTOMER}})
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    merchant_token = client.token
+    wrong_aud = await gql(ISSUE, {"i": {"customer": CUSTOMER}}, token=merchant_token)
+    assert wrong_aud["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_invoice_readers(gql, merchant, other_merchant, services):
+    row, client = merchant
+    await record(client, "A")
+    await record(client, "B")
+    t_a = (await lookup(gql, row, "A"))["ticketToken"]
+    t_b = (await lookup(gql, row, "B"))["ticketToken"]
+    a = await issue(gql, t_a)
+    b = await issue(gql, t_b)
+    a_id, a_token, b_token = a["invoice"]["id"], a["accessToken"], b["accessToken"]
+    assert (await gql(INVOICE, {"id": a_id}, token=a_token))["data"]["invoice"]["id"] == a_id
+    assert (await client(INVOICE, {"id": a_id}))["data"]["invoice"]["uuid"] == a["invoice"]["uuid"]
+    # Another invoice's token, a ticket token, another merchant's token, no token, forged, expired.
+    assert (await gql(INVOICE, {"id": a_id}, token=b_token))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await gql(INVOICE, {"id": a_id}, token=t_a))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await other_merchant[1](INVOICE, {"id": a_id}))["data"]["invoice"] is None
+    assert (await gql(INVOICE, {"id": a_id}))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    forged = a_token[:-4] + ("AAAA" if not a_token.endswith("AAAA") else "BBBB")
+    assert (await gql(INVOICE, {"id": a_id}, token=forged))["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    expired, _ = services.tokens.issue("invoice", a_id, timedelta(seconds=-5))
+    assert (await gql(INVOICE, {"id": a_id}, token=expired))["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    invoices = (await client("{ invoices { edges { node { id } } } }"))["data"]["invoices"]["edges"]
+    assert {e["node"]["id"] for e in invoices} == {a_id, b["invoice"]["id"]}
+    assert (await other_merchant[1]("{ invoices { edges { node { id } } } }"))["data"]["invoices"]["edges"] == []
+
+
+async def test_download_links_are_signed(gql, merchant, http):
+    row, client = merchant
+    await record(client)
+    res = await issue(gql, (await lookup(gql, row))["ticketToken"])
+    url = res["invoice"]["xmlUrl"].replace("http://testserver", "")
+    tampered = url.replace(".xml?", ".pdf?")
+    assert (await http.get(tampered)).status_code == 403
+    assert (await http.get(url.split("?")[0] + "?token=nope")).status_code == 403
+
+
+async def test_concurrent_issue_is_exactly_once(gql, merchant, services):
+    row, client = merchant
+    await record(client)
+    token = (await lookup(gql, row))["ticketToken"]
+    results = await asyncio.gather(*(issue(gql, token, key="same-key") for _ in range(6)),
+                                   *(issue(gql, token) for _ in range(4)))
+    issued = [r for r in results if r["__typename"] == "InvoiceIssued"]
+    kinds = {r["__typename"] for r in results}
+    assert kinds <= {"InvoiceIssued", "TicketAlreadyInvoiced"}, results
+    assert len({r["invoice"]["uuid"] for r in issued}) == 1
+    assert len(issued) >= 1
+    async with services.uow_factory() as uow:
+        from sqlalchemy import func, select
+
+        from persistence.tables import InvoiceRow
+        count = (await uow.session.execute(select(func.count()).select_from(InvoiceRow))).scalar_one()
+    assert count == 1
+
+
+@pytest.mark.parametrize("mode,retryable", [("timeout", True), ("unavailable", True), ("error", False)])
+async def test_stamping_failure_loses_nothing(gql, merchant, services, mode, retryable):
+    row, client = merchant
+    await record(client)
+    token = (await lookup(gql, row))["ticketToken"]
+    services.pac.set_failure(mode, times=1)
+    if mode == "timeout":
+        services.pac.timeout = 0.3
+    failed = await issue(gql, token, key="k1")
+    assert failed == {"__typename": "StampingFailed", "message": failed["message"], "retryable": retryable}
+    # The sale is still invoiceable and the retry completes with the same folio, one stamp.
+    assert (await lookup(gql, row))["__typename"] == "InvoiceableTicket"
+    ok = await issue(gql, token, key="k1")
+    assert ok["__typename"] == "InvoiceIssued" and ok["invoice"]["folio"] == "1"
+    await record(client, "T-2")
+    second = await issue(gql, (await lookup(gql, row, "T-2"))["ticketToken"])
+    assert second["invoice"]["folio"] == "2"  # gapless
+
+
+async def test_generic_concept_is_what_the_invoice_lists(gql, merchant, http):
+    row, client = merchant
+    await client(UPDATE_GENERIC, {"i": {"enabled": True, "productKey": "90101501", "unitKey": "ACT", "description": "Consumo de alimentos"}})
+    lines = [
+        {"productKey": "50201706", "unitKey": "H87", "description": "Café", "quantity": "2", "unitPrice": "45.50"},
+        {"productKey": "50221300", "unitKey": "KGM", "description": "Tortilla", "quantity": "1.25", "unitPrice": "24",
+         "taxes": [{"type": "IVA", "rate": "0"}]},
+    ]
+    sale = await record(client, "G-1", lines=lines)
+    ticket = await lookup(gql, row, "G-1", sale["total"])
+    assert [c["description"] for c in ticket["concepts"]] == ["Consumo de alimentos", "Consumo de alimentos"]
+    res = await issue(gql, ticket["ticketToken"])
+    xml = (await http.get(res["invoice"]["xmlUrl"].replace("http://testserver", ""))).content
+    root = etree.fromstring(xml)
+    ns = {"cfdi": "http://www.sat.gob.mx/cfd/4"}
+    concepts = root.findall("cfdi:Conceptos/cfdi:Concepto", ns)
+    assert len(concepts) == 2 and {c.get("ClaveProdServ") for c in concepts} == {"90101501"}
+    assert root.get("Total") == sale["total"]
+
+
+async def test_failed_lookups_are_throttled(gql, merchant):
+    row, client = merchant
+    await record(client)
+    for i in range(20):
+        res = await lookup(gql, row, f"GUESS-{i}")
+        assert res["retryAfterSeconds"] is None
+    blocked = await lookup(gql, row, "T-1")  # even the right data waits now
+    assert blocked["__typename"] == "TicketNotFound" and blocked["retryAfterSeconds"] > 0
+    assert "Intenta de nuevo" in blocked["message"]
