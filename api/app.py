@@ -115,6 +115,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @contextlib.asynccontextmanager
     async def lifespan(app):
         catalogs.warm()
+        if hasattr(services.pac, "warm"):
+            await services.pac.warm()  # sandbox certificate and XSLT, before the first request
+        await services.pdf.warm()
         worker = asyncio.create_task(notifications.run_forever(services))
         try:
             yield

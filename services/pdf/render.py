@@ -455,20 +455,22 @@ class _Engine:
         self.cache: dict = {}
         self.lock = threading.Lock()
 
-    def write_pdf(self, html: str) -> bytes:
+    def layout(self, html: str):
+        """The laid-out weasyprint.Document (pages, boxes) for our HTML."""
         doc = self.weasyprint.HTML(
             string=html, base_url=str(TEMPLATES_DIR) + "/", url_fetcher=self.fetcher
         )
         # One render at a time per process: the cache dict and the font configuration
         # are shared state (the pool runs one render per worker process anyway).
         with self.lock:
-            return doc.write_pdf(
-                stylesheets=[self.stylesheet],
-                font_config=self.font_config,
-                cache=self.cache,
-                # pydyf derives the /ID from a hash of the content: deterministic.
-                pdf_identifier=True,
-            )
+            return doc.render(stylesheets=[self.stylesheet], font_config=self.font_config, cache=self.cache)
+
+    def write_pdf(self, html: str) -> bytes:
+        document = self.layout(html)
+        with self.lock:
+            # pydyf derives the /ID from a hash of the content, and the dates come from
+            # the HTML's dcterms meta (FechaTimbrado): same input, same bytes.
+            return document.write_pdf(pdf_identifier=True)
 
 
 def _local_fetcher_class():
@@ -504,6 +506,12 @@ def engine() -> _Engine:
             if _engine is None:
                 _engine = _Engine()
     return _engine
+
+
+def layout_invoice(xml: bytes, *, sandbox: bool = False, merchant_display_name: str | None = None):
+    """The laid-out weasyprint.Document: tests count its pages without a PDF reader."""
+    html = render_invoice_html(xml, sandbox=sandbox, merchant_display_name=merchant_display_name)
+    return engine().layout(html)
 
 
 def render_invoice_pdf(xml: bytes, *, sandbox: bool = False, merchant_display_name: str | None = None) -> bytes:
