@@ -57,7 +57,10 @@ def build_services(settings: Settings, engine=None, *, pdf_inline: bool = False)
     return services
 
 
-class GraphQLView(GraphQL):
+from api.persisted import PersistedOperations  # noqa: E402 - the one import the view needs
+
+
+class GraphQLView(PersistedOperations, GraphQL):
     def __init__(self, services: Services, **kwargs) -> None:
         super().__init__(**kwargs)
         self.services = services
@@ -117,7 +120,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         catalogs.warm()
         if hasattr(services.pac, "warm"):
             await services.pac.warm()  # sandbox certificate and XSLT, before the first request
-        await services.pdf.warm()
+        await services.pdf.start()
         worker = asyncio.create_task(notifications.run_forever(services))
         try:
             yield
@@ -125,7 +128,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
-            services.pdf.close()
+            await services.pdf.close()
             await services.extras["engine"].dispose()
 
     routes = [

@@ -18,13 +18,17 @@ inside a coroutine.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
+from contextlib import contextmanager
+from datetime import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import segno
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -51,6 +55,9 @@ VERIFY_URL = "https://verificacfdi.facturaelectronica.sat.gob.mx/default.aspx"
 _TEST_CSD_PREFIX = "30001000000"
 
 SANDBOX_LEGEND = "SANDBOX — SIN VALIDEZ FISCAL"
+
+# Anexo 20, TimbreFiscalDigital: FechaTimbrado is in the time of the Zona Centro.
+_CENTRAL_TIME = ZoneInfo("America/Mexico_City")
 
 _TAX_NAMES = {"001": "ISR", "002": "IVA", "003": "IEPS"}
 _XML_SPACE = re.compile(r"[ \t\r\n]+")
@@ -243,7 +250,8 @@ class InvoiceView:
     no_certificado: str
     uuid: str
     fecha_timbrado: str
-    fecha_timbrado_iso: str  # PDF CreationDate/ModDate: fixed per document, so output is reproducible
+    fecha_timbrado_iso: str  # W3C date with offset: PDF CreationDate/ModDate, fixed per document
+    timbrado_epoch: int  # SOURCE_DATE_EPOCH for the embedded fonts
     rfc_prov_certif: str
     no_certificado_sat: str
     sello_cfd: str
@@ -282,14 +290,14 @@ def _taxes(impuestos: etree._Element | None) -> list[TaxLine]:
     lines = [
         TaxLine(
             rate_label(t.get("Impuesto", ""), t.get("TipoFactor", ""), t.get("TasaOCuota")),
-            money(t.get("Importe")) if t.get("Importe") else "",
+            money(t.get("Importe"), None) if t.get("Importe") else "",  # as the XML has it
         )
         for t in impuestos.iterfind("cfdi:Traslados/cfdi:Traslado", NS)
     ]
     lines += [
         TaxLine(
             "Ret. " + rate_label(t.get("Impuesto", ""), t.get("TipoFactor", ""), t.get("TasaOCuota")),
-            money(t.get("Importe")),
+            money(t.get("Importe"), None),
             retention=True,
         )
         for t in impuestos.iterfind("cfdi:Retenciones/cfdi:Retencion", NS)
@@ -324,6 +332,14 @@ def _tax_totals(root: etree._Element) -> list[TaxLine]:
     lines += [TaxLine(label, "") for label in sorted(exentos)]
     lines += [TaxLine(label, money(amount), retention=True) for label, amount in sorted(retenciones.items())]
     return lines
+
+
+def _stamped_at(value: str) -> datetime:
+    try:
+        naive = datetime.fromisoformat(value)
+    except ValueError:
+        raise PdfRenderError("incomplete_cfdi", f"FechaTimbrado no válida en el timbre: {value!r}") from None
+    return naive if naive.tzinfo else naive.replace(tzinfo=_CENTRAL_TIME)
 
 
 def _qr_svg(url: str) -> str:
@@ -371,6 +387,7 @@ def build_view(xml: bytes, *, sandbox: bool = False, merchant_display_name: str 
     legal_name = emisor.get("Nombre", "")
     heading = (merchant_display_name or "").strip() or legal_name
     serie_folio = "-".join(p for p in (root.get("Serie"), root.get("Folio")) if p)
+    stamped_at = _stamped_at(tfd.get("FechaTimbrado", ""))
 
     return InvoiceView(
         title={"I": "Factura", "E": "Nota de crédito"}.get(tipo, "CFDI"),
@@ -402,7 +419,8 @@ def build_view(xml: bytes, *, sandbox: bool = False, merchant_display_name: str 
         no_certificado=no_certificado,
         uuid=uuid,
         fecha_timbrado=tfd.get("FechaTimbrado", "").replace("T", " "),
-        fecha_timbrado_iso=tfd.get("FechaTimbrado", ""),
+        fecha_timbrado_iso=stamped_at.isoformat(),
+        timbrado_epoch=int(stamped_at.timestamp()),
         rfc_prov_certif=tfd.get("RfcProvCertif", ""),
         no_certificado_sat=tfd.get("NoCertificadoSAT", ""),
         sello_cfd=tfd.get("SelloCFD", "") or sello,
@@ -465,12 +483,28 @@ class _Engine:
         with self.lock:
             return doc.render(stylesheets=[self.stylesheet], font_config=self.font_config, cache=self.cache)
 
-    def write_pdf(self, html: str) -> bytes:
+    def write_pdf(self, html: str, epoch: int) -> bytes:
         document = self.layout(html)
-        with self.lock:
-            # pydyf derives the /ID from a hash of the content, and the dates come from
-            # the HTML's dcterms meta (FechaTimbrado): same input, same bytes.
+        with self.lock, _source_date_epoch(epoch):
+            # Reproducible output: pydyf derives the /ID from a hash of the content, the
+            # Info dates come from the HTML's dcterms meta (FechaTimbrado), and fontTools
+            # stamps each embedded font subset with SOURCE_DATE_EPOCH instead of "now".
             return document.write_pdf(pdf_identifier=True)
+
+
+@contextmanager
+def _source_date_epoch(epoch: int):
+    # Process-wide for the length of one write: only reproducible-build-aware code reads
+    # it (here fontTools' head.modified), and renders in one process are serialised.
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
 def _local_fetcher_class():
@@ -521,5 +555,6 @@ def render_invoice_pdf(xml: bytes, *, sandbox: bool = False, merchant_display_na
     a hash of its content. Raises PdfRenderError (code: invalid_xml, not_cfdi40,
     incomplete_cfdi, cfdi_not_stamped, invalid_amount) for XML it cannot print.
     """
-    html = render_invoice_html(xml, sandbox=sandbox, merchant_display_name=merchant_display_name)
-    return engine().write_pdf(html)
+    view = build_view(xml, sandbox=sandbox, merchant_display_name=merchant_display_name)
+    html = _jinja().get_template("invoice.html").render(inv=view)
+    return engine().write_pdf(html, view.timbrado_epoch)
