@@ -18,8 +18,8 @@ def should_mask(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None:
         return False  # syntax and validation errors: the client needs them
-    if isinstance(original, PublicError):
-        return False
+    if isinstance(original, (PublicError, GraphQLError)):
+        return False  # GraphQLError inside: variable coercion (a bad Decimal, a naive DateTime)
     # Variable coercion failures (bad Decimal, bad DateTime) are the client's input.
     if isinstance(original, (ValueError, TypeError)) and error.path is None:
         return False
@@ -28,9 +28,3 @@ def should_mask(error: GraphQLError) -> bool:
 
 def mask_errors() -> MaskErrors:
     return MaskErrors(should_mask_error=should_mask, error_message="Error interno. Intenta de nuevo más tarde.")
-
-
-def add_codes(result_errors):  # pragma: no cover - used by the view
-    for err in result_errors or ():
-        if isinstance(err.original_error, PublicError):
-            err.extensions = {**(err.extensions or {}), **err.original_error.extensions}

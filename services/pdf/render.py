@@ -70,6 +70,9 @@ class PdfRenderError(ValueError):
         super().__init__(message)
         self.code = code
 
+    def __reduce__(self):  # crosses the process pool boundary intact
+        return (type(self), (self.code, str(self)))
+
 
 # ---- catalogues -----------------------------------------------------------------------
 

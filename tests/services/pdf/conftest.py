@@ -55,3 +55,15 @@ def pdf_text(pdf: bytes, page: int | None = None) -> str:
     if page is not None:
         args += ["-f", str(page), "-l", str(page)]
     return subprocess.run([*args, "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+
+
+def pdf_info(pdf: bytes) -> dict[str, str]:
+    """pdfinfo's fields (ISO dates), skipping the test when poppler-utils is missing."""
+    if shutil.which("pdfinfo") is None:
+        pytest.skip("pdfinfo (poppler-utils) not installed")
+    out = subprocess.run(["pdfinfo", "-isodates", "-"], input=pdf, capture_output=True, check=True)
+    fields = {}
+    for line in out.stdout.decode().splitlines():
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    return fields

@@ -1,0 +1,51 @@
+"""The reference self-invoicing portal: a static SPA served at ``/`` and ``/{companyNumber}``.
+
+The page is plain HTML, CSS and ES modules (no build step); it talks to ``/graphql`` with
+the documents in ``static/operations.js`` (generated from frontend-contract/operations).
+Its assets live under ``/static/``; ``/graphql``, ``/health`` and ``/downloads/...`` are
+declared before these routes and never match the digits-only company-number route.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+# The SPA loads only its own assets and calls only its own origin.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # the query string carries the ticket data
+}
+
+
+class _Assets(StaticFiles):
+    async def get_response(self, path, scope):
+        response = await super().get_response(path, scope)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Cache-Control", "no-cache")
+        return response
+
+
+def portal_routes(static_dir: Path) -> list[BaseRoute]:
+    index = static_dir / "index.html"
+
+    async def page(request: Request) -> Response:
+        company = request.path_params.get("company_number")
+        if company is not None and not company.isdigit():
+            return Response("Not Found", status_code=404, media_type="text/plain")
+        return FileResponse(index, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+
+    return [
+        Route("/", page, methods=["GET", "HEAD"]),
+        Route("/{company_number:str}", page, methods=["GET", "HEAD"]),
+        Mount("/static", app=_Assets(directory=static_dir), name="static"),
+    ]

@@ -1,0 +1,151 @@
+"""Shared paths, database URLs and small helpers for the benchmark scripts."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+DATA = BENCH / ".data"
+VAR = DATA / "var"  # dev secrets shared by seeding and the servers, sandbox PAC, outbox
+RESULTS = BENCH / "results"
+PY = sys.executable
+PG_BASE = os.environ.get("BENCH_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432")
+
+# SAT's test customer (persona física) used for every invoice.
+CUSTOMER = {"rfc": "CACX7605101P8", "legalName": "XOCHILT CASAS CHAVEZ", "zipCode": "36257",
+            "taxRegime": "612", "cfdiUse": "G03"}
+
+TICKET_Q = ("query($c: String!, $r: String!, $t: Decimal!) { ticket(companyNumber: $c, reference: $r, total: $t) { "
+            "__typename ... on InvoiceableTicket { reference total ticketToken concepts { description quantity amount } } "
+            "... on TicketAlreadyInvoiced { maskedRfc } ... on TicketNotInvoiceable { reason } "
+            "... on TicketNotFound { message retryAfterSeconds } } }")
+ISSUE_Q = ("mutation($i: IssueInvoiceInput!) { issueInvoice(input: $i) { __typename "
+           "... on InvoiceIssued { accessToken invoice { id uuid folio status total xmlUrl pdfUrl } } "
+           "... on InvalidCustomerData { errors { field code message } } ... on StampingFailed { message retryable } "
+           "... on TicketAlreadyInvoiced { maskedRfc } ... on TicketNotInvoiceable { reason } } }")
+SALES_Q = ("query($n: Int) { sales(first: $n) { edges { cursor node { id reference total soldAt status "
+           "invoice { id uuid } invoicingData { companyNumber reference total } } } pageInfo { hasNextPage endCursor } } }")
+LOGIN_Q = ("mutation($e: String!, $p: String!) { login(email: $e, password: $p) { __typename "
+           "... on LoginSucceeded { token } } }")
+
+
+def sqlite_url(name: str) -> str:
+    return f"sqlite+aiosqlite:///{DATA / name}"
+
+
+def pg_url(dbname: str) -> str:
+    return f"{PG_BASE}/{dbname}"
+
+
+def main_url(engine: str) -> str:
+    """The database issuance, lookup and memory run against."""
+    return sqlite_url("bench.db") if engine == "sqlite" else pg_url("autofactura_bench")
+
+
+def scale_url(engine: str, count: int) -> str:
+    return sqlite_url(f"scale-{count}.db") if engine == "sqlite" else pg_url(f"autofactura_bench_scale_{count}")
+
+
+def server_env(database_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": database_url, "VAR_DIR": str(VAR), "ENV": "development",
+        "PUBLIC_URL": "http://127.0.0.1", "TICKET_TOKEN_MINUTES": "600", "PYTHONUNBUFFERED": "1",
+    })
+    env.pop("REDIS_URL", None)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """uvicorn running bench.server:app in a subprocess (one worker, like `autofactura serve`)."""
+
+    def __init__(self, database_url: str, *, log: Path | None = None) -> None:
+        self.database_url = database_url
+        self.port = free_port()
+        self.log = log or (DATA / "server.log")
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "Server":
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        out = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            [PY, "-m", "uvicorn", "bench.server:app", "--host", "127.0.0.1", "--port", str(self.port),
+             "--log-level", "warning", "--no-access-log"],
+            cwd=ROOT, env=server_env(self.database_url), stdout=out, stderr=out,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited ({self.proc.returncode}); see {self.log}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    if b" 200 " in s.recv(200):
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("server did not start")
+
+    def __exit__(self, *exc) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def memory(self) -> dict[str, int]:
+        """VmHWM (peak RSS) and VmRSS of the server process, in kB; and of its children."""
+        return proc_memory(self.proc.pid)
+
+
+def _status(pid: int) -> dict[str, int]:
+    out = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(("VmHWM", "VmRSS")):
+                key, value = line.split(":", 1)
+                out[key] = int(value.split()[0])
+    except FileNotFoundError:
+        pass
+    return out
+
+
+def proc_memory(pid: int) -> dict[str, int]:
+    main = _status(pid)
+    children = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            kids = (task / "children").read_text().split()
+            children += [int(k) for k in kids]
+    except FileNotFoundError:
+        pass
+    kids = [_status(c) for c in children]
+    return {"hwm_kb": main.get("VmHWM", 0), "rss_kb": main.get("VmRSS", 0),
+            "children": len(kids), "children_hwm_kb": sum(k.get("VmHWM", 0) for k in kids)}
+
+
+def save(name: str, data) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / name
+    path.write_text(json.dumps(data, indent=2, default=str))
+    return path

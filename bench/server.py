@@ -1,0 +1,42 @@
+"""Bench-only ASGI app: the production app plus one bare Starlette route (never shipped).
+
+    uvicorn bench.server:app
+
+`POST /bench/ticket` with JSON {"c": company number, "r": reference, "t": total} does the
+same repository lookup as services.portal.lookup_ticket (`uow.sales.ticket(company,
+reference_key)` then `uow.invoices.by_sale`) and answers JSON: the baseline the GraphQL
+`ticket` query is compared with (the GraphQL overhead ratio). It skips the throttle, the
+policy check and the ticket token, which is why it is a floor, not an equivalent.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from api.app import create_app
+from services import sales as sales_service
+from services.money import cents
+
+app = create_app()
+services = app.state.services
+
+
+async def bare_ticket(request: Request) -> JSONResponse:
+    body = await request.json()
+    company, reference = str(body["c"]).strip(), str(body["r"])
+    async with services.uow_factory() as uow:
+        found = await uow.sales.ticket(company, sales_service.reference_key(reference))
+        invoice = await uow.invoices.by_sale(found[0].id) if found else None
+    if found is None or sales_service.total_of(found[0]) != cents(Decimal(str(body["t"]))):
+        return JSONResponse({"__typename": "TicketNotFound"})
+    sale, merchant = found
+    if invoice is not None and invoice.status != "PENDING":
+        return JSONResponse({"__typename": "TicketAlreadyInvoiced"})
+    return JSONResponse({"__typename": "InvoiceableTicket", "reference": sale.reference,
+                         "total": str(sales_service.total_of(sale)), "merchant": merchant.legal_name})
+
+
+app.router.routes.insert(0, Route("/bench/ticket", bare_ticket, methods=["POST"]))

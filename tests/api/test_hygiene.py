@@ -1,0 +1,71 @@
+"""GraphQL guards: depth, tokens, masking, introspection and GraphiQL by environment."""
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from api.app import build_services, create_app
+from api.settings import Settings
+
+
+@pytest.fixture
+def sqlite_only(sqlite_url):
+    return sqlite_url
+
+
+async def _client(settings):
+    services = build_services(settings, pdf_inline=True)
+    app = create_app(settings, services)
+    return services, httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+def _settings(url, tmp_path, env):
+    return Settings(env=env, database_url=url, var_dir=tmp_path / "var", public_url="http://testserver",
+                    jwt_secret="j" * 48, encryption_secret="k" * 48)
+
+
+async def test_depth_and_token_limits(gql):
+    # The contract's deepest path is 5 levels; a schema built with a lower limit proves the guard.
+    from schema.app_schema import build_schema
+
+    shallow = build_schema(max_depth=3)
+    res = await shallow.execute("{ sales { edges { node { invoice { id } } } } }")
+    assert "exceeds maximum operation depth" in res.errors[0].message
+    huge = "{ " + " ".join(["__typename"] * 2100) + " }"
+    res = await gql(huge)
+    assert "token" in res["errors"][0]["message"].lower()
+
+
+async def test_bad_scalars_are_validation_errors(gql):
+    res = await gql('query { ticket(companyNumber: "1", reference: "x", total: "abc") { __typename } }')
+    assert "abc" in res["errors"][0]["message"] and "Error interno" not in res["errors"][0]["message"]
+    res = await gql('mutation($i: RecordSaleInput!) { recordSale(input: $i) { __typename } }',
+                    {"i": {"reference": "x", "paymentForm": "01", "lines": [], "soldAt": "2026-11-29T10:00:00"}})
+    assert "UTC offset" in res["errors"][0]["message"]
+
+
+async def test_production_has_no_introspection_nor_graphiql(sqlite_only, tmp_path):
+    services, client = await _client(_settings(sqlite_only, tmp_path, "production"))
+    async with client:
+        res = (await client.post("/graphql", json={"query": "{ __schema { types { name } } }"})).json()
+        assert "introspection" in res["errors"][0]["message"].lower()
+        page = await client.get("/graphql", headers={"accept": "text/html"})
+        assert "graphiql" not in page.text.lower()
+    await services.extras["engine"].dispose()
+
+
+async def test_development_serves_graphiql(sqlite_only, tmp_path):
+    services, client = await _client(_settings(sqlite_only, tmp_path, "development"))
+    async with client:
+        page = await client.get("/graphql", headers={"accept": "text/html"})
+        assert page.status_code == 200 and "graphiql" in page.text.lower()
+    await services.extras["engine"].dispose()
+
+
+def test_production_refuses_default_secrets(tmp_path):
+    with pytest.raises(ValueError, match="JWT_SECRET"):
+        Settings(env="production", var_dir=tmp_path)
+
+
+async def test_health(http):
+    assert (await http.get("/health")).json() == {"status": "ok"}

@@ -1,0 +1,87 @@
+"""E-mail in the product flow, against a real SMTP server on loopback (aiosmtpd):
+the ticket mail on recordSale, the invoice mail after stamping, and a failure that is
+recorded and retried without failing the invoice."""
+from __future__ import annotations
+
+import email
+import socket
+from email import policy as email_policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from persistence.tables import OutboxMessageRow
+from services import notifications
+from services.mail import SmtpMailer
+from tests.api.test_merchant_api import RECORD, sale_input
+from tests.api.test_portal import CUSTOMER, issue, lookup
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email_policy.default))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+async def test_ticket_and_invoice_mail(gql, merchant, services, smtp):
+    controller, inbox = smtp
+    services.mailer = SmtpMailer("127.0.0.1", controller.port, timeout=5)
+    row, client = merchant
+    res = await client(RECORD, {"i": sale_input(customerEmail="cliente@example.com")})
+    assert res["data"]["recordSale"]["__typename"] == "SaleRecorded"
+    await notifications.deliver_due(services)
+    ticket_mail = inbox.messages[0]
+    assert ticket_mail["To"] == "cliente@example.com"
+    text = ticket_mail.get_body(("plain",)).get_content()
+    assert row.company_number in text and "T-1" in text and "1160.00" in text
+    assert f"http://testserver/{row.company_number}?reference=T-1&total=1160.00" in text
+
+    token = (await lookup(gql, row))["ticketToken"]
+    issued = await issue(gql, token, {**CUSTOMER, "email": "Factura@Example.com"})
+    await notifications.deliver_due(services)
+    invoice_mail = inbox.messages[1]
+    assert invoice_mail["To"] == "factura@example.com"
+    names = {part.get_filename(): part for part in invoice_mail.iter_attachments()}
+    uuid = issued["invoice"]["uuid"]
+    assert names.keys() == {f"EKU9003173C9_AF1_{uuid}.xml", f"EKU9003173C9_AF1_{uuid}.pdf"}
+    assert names[f"EKU9003173C9_AF1_{uuid}.pdf"].get_content().startswith(b"%PDF")
+
+
+async def test_send_failure_is_recorded_and_retried(gql, merchant, services, smtp):
+    controller, inbox = smtp
+    services.mailer = SmtpMailer("127.0.0.1", free_port(), timeout=2)  # nobody listens there
+    row, client = merchant
+    await client(RECORD, {"i": sale_input()})
+    token = (await lookup(gql, row))["ticketToken"]
+    issued = await issue(gql, token, {**CUSTOMER, "email": "cliente@example.com"})
+    assert issued["__typename"] == "InvoiceIssued"  # the mail failure did not fail the invoice
+    assert await notifications.deliver_due(services) == 0
+    async with services.uow_factory() as uow:
+        msg = (await uow.session.execute(select(OutboxMessageRow))).scalar_one()
+    assert msg.status == "PENDING" and msg.attempts == 1 and msg.last_error
+    # The server comes back; the retry, once due, delivers.
+    services.mailer = SmtpMailer("127.0.0.1", controller.port, timeout=5)
+    async with services.uow_factory(write=True) as uow:
+        row_ = await uow.outbox.by_id(msg.id)
+        row_.next_attempt_at = row_.created_at
+    assert await notifications.deliver_due(services) == 1
+    assert len(inbox.messages) == 1
