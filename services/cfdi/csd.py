@@ -25,6 +25,9 @@ No checks here against SAT's certificate revocation list (LCO): that needs the n
 """
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -159,15 +162,38 @@ def load_csd(
     return info
 
 
-def open_csd(
-    certificate_der: bytes,
-    private_key_der: bytes,
-    password: bytes,
-    *,
-    now: datetime | None = None,
-) -> tuple[CsdInfo, x509.Certificate, rsa.RSAPrivateKey]:
-    """`load_csd` that also hands back the parsed certificate and the decrypted key
-    (for sealing; the caller keeps the key in memory only as long as it signs)."""
+# Decrypting the SAT .key (PKCS#8, PBES2 with many PBKDF2 rounds) costs ~40-55 ms, about
+# 90 % of building and sealing one CFDI (bench/, BENCHMARKS.md). The opened, checked
+# (certificate, key) pair is kept in memory per process, keyed by a hash of the encrypted
+# key blob, the certificate and the password, in a small LRU: never written anywhere, and a
+# different password or file misses the cache and is checked from scratch. Only the
+# validity dates are checked on every call (they depend on `now`).
+KEY_CACHE_SIZE = 32
+_key_cache: OrderedDict[bytes, tuple[x509.Certificate, rsa.RSAPrivateKey, str, str, str]] = OrderedDict()
+_key_cache_lock = threading.Lock()
+
+
+def clear_key_cache() -> None:
+    with _key_cache_lock:
+        _key_cache.clear()
+
+
+def _cache_key(certificate_der: bytes, private_key_der: bytes, password: bytes) -> bytes:
+    h = hashlib.sha256()
+    for part in (certificate_der, private_key_der, password):
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.digest()
+
+
+def _open_checked(certificate_der: bytes, private_key_der: bytes, password: bytes):
+    """Parse the certificate, check it is a CSD, decrypt the key and match it (cached)."""
+    cache_key = _cache_key(certificate_der, private_key_der, password)
+    with _key_cache_lock:
+        hit = _key_cache.get(cache_key)
+        if hit is not None:
+            _key_cache.move_to_end(cache_key)
+            return hit
     cert = load_certificate(certificate_der)
     if not _is_csd(cert):
         raise CsdError(
@@ -182,6 +208,26 @@ def open_csd(
             "La llave privada (.key) no corresponde al certificado (.cer). Sube el par de "
             "archivos del mismo CSD (tienen el mismo número en el nombre).",
         )
+    opened = (cert, key, certificate_rfc(cert), _legal_name(cert), certificate_number(cert))
+    with _key_cache_lock:
+        _key_cache[cache_key] = opened
+        _key_cache.move_to_end(cache_key)
+        while len(_key_cache) > KEY_CACHE_SIZE:
+            _key_cache.popitem(last=False)
+    return opened
+
+
+def open_csd(
+    certificate_der: bytes,
+    private_key_der: bytes,
+    password: bytes,
+    *,
+    now: datetime | None = None,
+) -> tuple[CsdInfo, x509.Certificate, rsa.RSAPrivateKey]:
+    """`load_csd` that also hands back the parsed certificate and the decrypted key
+    (for sealing). The checked pair comes from a per-process in-memory cache when the
+    same blob and password were opened before (see KEY_CACHE_SIZE)."""
+    cert, key, rfc, legal_name, number = _open_checked(certificate_der, private_key_der, password)
     moment = now or datetime.now(timezone.utc)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
@@ -192,11 +238,10 @@ def open_csd(
             f"El certificado no está vigente (vigencia del {valid_from:%d/%m/%Y} al "
             f"{valid_to:%d/%m/%Y}). Tramita un CSD nuevo en el portal del SAT y súbelo.",
         )
-    rfc = certificate_rfc(cert)
     info = CsdInfo(
         rfc=rfc,
-        legal_name=_legal_name(cert),
-        certificate_number=certificate_number(cert),
+        legal_name=legal_name,
+        certificate_number=number,
         valid_from=valid_from,
         valid_to=valid_to,
         person_type=PHYSICAL if len(rfc) == 13 else MORAL,

@@ -382,7 +382,7 @@ def build_view(xml: bytes, *, sandbox: bool = False, merchant_display_name: str 
 
     moneda = root.get("Moneda", "MXN")
     total = root.get("Total", "0")
-    uuid = tfd.get("UUID", "").upper()
+    uuid = tfd.get("UUID", "")  # as stamped: the QR and the printout must match the XML
     sello = root.get("Sello", "")
     url = verification_url(uuid, emisor.get("Rfc", ""), receptor.get("Rfc", ""), total, sello)
     no_certificado = root.get("NoCertificado", "")

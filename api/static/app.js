@@ -1,0 +1,452 @@
+// Reference self-invoicing portal. Plain ES module, no build step.
+// Every request uses a document from operations.js (generated from
+// frontend-contract/operations/), sent Apollo-style: the sha256 first, the text only when
+// the server answers PersistedQueryNotFound.
+import { operations } from "./operations.js";
+
+const $ = (id) => document.getElementById(id);
+
+// --- GraphQL -------------------------------------------------------------------------------
+
+class GraphQLFailure extends Error {
+  constructor(errors) {
+    super(errors.map((e) => e.message).join("; "));
+    this.codes = errors.map((e) => (e.extensions && e.extensions.code) || "");
+  }
+}
+
+async function post(body, token) {
+  const headers = { "Content-Type": "application/json", Accept: "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const response = await fetch("/graphql", { method: "POST", headers, body: JSON.stringify(body) });
+  if (!response.ok && !(response.headers.get("content-type") || "").includes("json")) {
+    throw new GraphQLFailure([{ message: `HTTP ${response.status}` }]);
+  }
+  return response.json();
+}
+
+async function gql(name, variables, token) {
+  const op = operations[name];
+  const body = {
+    operationName: name,
+    variables,
+    extensions: { persistedQuery: { version: 1, sha256Hash: op.sha256 } },
+  };
+  let result = await post(body, token);
+  const notFound = (result.errors || []).some((e) => e.extensions && e.extensions.code === "PERSISTED_QUERY_NOT_FOUND");
+  if (notFound) result = await post({ ...body, query: op.document }, token);
+  if (result.errors && result.errors.length) throw new GraphQLFailure(result.errors);
+  return result.data;
+}
+
+// --- formatting ----------------------------------------------------------------------------
+
+const money = new Intl.NumberFormat("es-MX", { style: "currency", currency: "MXN" });
+const when = new Intl.DateTimeFormat("es-MX", { dateStyle: "long", timeStyle: "short" });
+const formatMoney = (decimal) => money.format(Number(decimal));
+const formatDate = (iso) => (iso ? when.format(new Date(iso)) : "");
+const STATUS = {
+  PENDING: "En proceso de timbrado…",
+  ISSUED: "Factura emitida",
+  CANCELLATION_PENDING: "Cancelación en proceso",
+  CANCELLED: "Factura cancelada",
+};
+
+// --- state ---------------------------------------------------------------------------------
+
+const state = {
+  companyNumber: null, // from the path /{companyNumber}
+  ticket: null, // InvoiceableTicket
+  personType: null,
+  idempotencyKey: null,
+  invoiceId: null,
+  accessToken: null,
+};
+
+const FIELD_IDS = {
+  "customer.rfc": "rfc",
+  "customer.legalName": "legalName",
+  "customer.zipCode": "zipCode",
+  "customer.taxRegime": "taxRegime",
+  "customer.cfdiUse": "cfdiUse",
+  "customer.email": "email",
+  rfc: "rfc",
+  legalName: "legalName",
+  zipCode: "zipCode",
+  taxRegime: "taxRegime",
+  cfdiUse: "cfdiUse",
+  email: "email",
+};
+
+function newKey() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  return `k-${Date.now()}-${Math.random().toString(16).slice(2)}`;
+}
+
+// --- field and form messages ---------------------------------------------------------------
+
+function setFieldError(id, message) {
+  const input = $(id);
+  $(`${id}-error`).textContent = message || "";
+  if (message) input.setAttribute("aria-invalid", "true");
+  else input.removeAttribute("aria-invalid");
+}
+
+function clearErrors(form, alertId) {
+  form.querySelectorAll(".field-error").forEach((p) => { p.textContent = ""; });
+  form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+  showAlert(alertId, "");
+}
+
+function showAlert(id, message, kind) {
+  const el = $(id);
+  el.textContent = message || "";
+  el.hidden = !message;
+  el.classList.toggle("info", kind === "info");
+}
+
+function focusFirstInvalid(form) {
+  const first = form.querySelector("[aria-invalid='true']");
+  if (first) first.focus();
+}
+
+function busy(button, on, label) {
+  if (on) {
+    button.dataset.label = button.textContent;
+    button.textContent = label;
+    button.disabled = true;
+  } else {
+    button.textContent = button.dataset.label || button.textContent;
+    button.disabled = false;
+  }
+}
+
+function failureMessage(error) {
+  if (error instanceof GraphQLFailure) {
+    if (error.codes.includes("UNAUTHENTICATED") || error.codes.includes("FORBIDDEN")) {
+      return "Tu sesión para este ticket expiró. Vuelve a buscar el ticket.";
+    }
+    return `El servidor no pudo atender la solicitud (${error.message}). Intenta de nuevo.`;
+  }
+  return "No hay conexión con el servidor. Revisa tu conexión e intenta de nuevo.";
+}
+
+// --- steps ---------------------------------------------------------------------------------
+
+function showStep(step) {
+  const order = ["ticket", "customer", "done"];
+  order.forEach((name, i) => {
+    const marker = $(`step-${name}-marker`);
+    if (name === step) marker.setAttribute("aria-current", "step");
+    else marker.removeAttribute("aria-current");
+    marker.classList.toggle("done", i < order.indexOf(step));
+  });
+  $("step-customer").hidden = step === "ticket";
+  $("step-done").hidden = step !== "done";
+  // The ticket form stays visible (read-only) once found, so the customer sees what they invoice.
+  $("ticket-form").querySelectorAll("input, button").forEach((el) => { el.disabled = step !== "ticket"; });
+}
+
+// --- merchant name ---------------------------------------------------------------------------
+
+async function loadPortal(companyNumber) {
+  if (!/^\d+$/.test(companyNumber)) return null;
+  try {
+    const { portal } = await gql("Portal", { companyNumber });
+    if (portal) {
+      $("merchant-name").textContent = portal.merchantName;
+      document.title = `Facturación · ${portal.merchantName}`;
+      if (!portal.selfInvoicingEnabled) {
+        showAlert("ticket-error", "Este comercio no tiene activa la autofacturación en este momento.", "info");
+      }
+    }
+    return portal;
+  } catch (error) {
+    showAlert("page-error", failureMessage(error));
+    return null;
+  }
+}
+
+// --- step 1: ticket lookup -----------------------------------------------------------------
+
+function normalizeTotal(raw) {
+  const text = raw.replace(/[\s$,]/g, "");
+  return /^\d+(\.\d{1,2})?$/.test(text) ? text : null;
+}
+
+async function lookupTicket(event) {
+  event.preventDefault();
+  const form = $("ticket-form");
+  clearErrors(form, "ticket-error");
+  const companyNumber = $("companyNumber").value.trim();
+  const reference = $("reference").value.trim();
+  const total = normalizeTotal($("total").value);
+  if (!/^\d+$/.test(companyNumber)) setFieldError("companyNumber", "Escribe el número de comercio: solo dígitos, como aparece en el ticket.");
+  if (!reference) setFieldError("reference", "Escribe la referencia del ticket.");
+  if (total === null) setFieldError("total", "Escribe el total con números, por ejemplo 1160.00.");
+  if (form.querySelector("[aria-invalid='true']")) return focusFirstInvalid(form);
+
+  const button = $("lookup-button");
+  busy(button, true, "Buscando…");
+  try {
+    const portal = await loadPortal(companyNumber);
+    if (!portal) {
+      setFieldError("companyNumber", "No encontramos un comercio con ese número. Revisa el ticket.");
+      return focusFirstInvalid(form);
+    }
+    const { ticket } = await gql("TicketLookup", { companyNumber, reference, total });
+    handleLookup(ticket, companyNumber);
+  } catch (error) {
+    showAlert("ticket-error", failureMessage(error));
+  } finally {
+    busy(button, false);
+  }
+}
+
+function handleLookup(ticket, companyNumber) {
+  switch (ticket.__typename) {
+    case "InvoiceableTicket":
+      state.ticket = ticket;
+      state.companyNumber = companyNumber;
+      state.idempotencyKey = newKey();
+      renderTicketSummary(ticket);
+      showStep("customer");
+      $("rfc").focus();
+      return;
+    case "TicketNotFound": {
+      // Unknown reference and wrong total answer alike: the message concerns both fields.
+      setFieldError("total", ticket.message);
+      $("reference").setAttribute("aria-invalid", "true");
+      return focusFirstInvalid($("ticket-form"));
+    }
+    case "TicketAlreadyInvoiced":
+      showAlert("ticket-error", `${ticket.message} (RFC ${ticket.maskedRfc}, ${formatDate(ticket.invoicedAt)}).`);
+      $("ticket-error").focus?.();
+      return;
+    case "TicketNotInvoiceable":
+      showAlert("ticket-error", ticket.message);
+      return;
+    default:
+      showAlert("ticket-error", "Respuesta inesperada del servidor.");
+  }
+}
+
+function renderTicketSummary(ticket) {
+  const box = $("ticket-summary");
+  box.replaceChildren();
+  const line = (text) => { const p = document.createElement("p"); p.textContent = text; box.append(p); };
+  line(`Ticket ${ticket.reference} · ${formatMoney(ticket.total)} · ${formatDate(ticket.soldAt)}`);
+  line(`Puedes facturarlo hasta el ${formatDate(ticket.deadline)}.`);
+  const list = document.createElement("ul");
+  for (const c of ticket.concepts) {
+    const li = document.createElement("li");
+    li.textContent = `${c.quantity} × ${c.description}: ${formatMoney(c.amount)}`;
+    list.append(li);
+  }
+  box.append(list);
+}
+
+// --- step 2: régimen and uso selects -------------------------------------------------------
+
+function personTypeOf(rfc) {
+  if (rfc.length === 13) return "PHYSICAL";
+  if (rfc.length === 12) return "MORAL";
+  return null;
+}
+
+function fillSelect(select, entries, placeholder, keep) {
+  select.replaceChildren(new Option(placeholder, ""));
+  for (const e of entries) select.append(new Option(`${e.code} · ${e.description}`, e.code));
+  select.value = entries.some((e) => e.code === keep) ? keep : "";
+  select.disabled = entries.length === 0;
+}
+
+async function onRfcChange() {
+  const rfc = $("rfc").value.trim().toUpperCase();
+  const personType = personTypeOf(rfc);
+  if (personType === state.personType) return;
+  state.personType = personType;
+  const regime = $("taxRegime");
+  if (!personType) {
+    fillSelect(regime, [], "Escribe primero tu RFC", "");
+    fillSelect($("cfdiUse"), [], "Elige primero tu régimen fiscal", "");
+    return;
+  }
+  try {
+    const { taxRegimes } = await gql("TaxRegimes", { personType });
+    if (state.personType !== personType) return; // the RFC changed meanwhile
+    fillSelect(regime, taxRegimes, "Elige tu régimen fiscal", regime.value);
+    await onRegimeChange();
+  } catch (error) {
+    showAlert("customer-error", failureMessage(error));
+  }
+}
+
+async function onRegimeChange() {
+  const taxRegime = $("taxRegime").value;
+  const use = $("cfdiUse");
+  if (!taxRegime) {
+    fillSelect(use, [], "Elige primero tu régimen fiscal", "");
+    return;
+  }
+  try {
+    const personType = state.personType;
+    const { cfdiUses } = await gql("CfdiUses", { taxRegime, personType });
+    if ($("taxRegime").value !== taxRegime) return;
+    fillSelect(use, cfdiUses, "Elige el uso del CFDI", use.value);
+  } catch (error) {
+    showAlert("customer-error", failureMessage(error));
+  }
+}
+
+// --- step 2: issue -------------------------------------------------------------------------
+
+async function issueInvoice(event) {
+  event.preventDefault();
+  const form = $("customer-form");
+  clearErrors(form, "customer-error");
+  const value = (id) => $(id).value.trim();
+  const customer = {
+    rfc: value("rfc").toUpperCase(),
+    legalName: value("legalName"),
+    zipCode: value("zipCode"),
+    taxRegime: value("taxRegime"),
+    cfdiUse: value("cfdiUse"),
+    email: value("email") || null,
+  };
+  if (!customer.rfc) setFieldError("rfc", "Escribe tu RFC.");
+  else if (!personTypeOf(customer.rfc)) setFieldError("rfc", "El RFC tiene 13 caracteres (persona física) o 12 (persona moral).");
+  if (!customer.legalName) setFieldError("legalName", "Escribe tu nombre o razón social.");
+  if (!/^\d{5}$/.test(customer.zipCode)) setFieldError("zipCode", "El código postal tiene 5 dígitos.");
+  if (!customer.taxRegime) setFieldError("taxRegime", "Elige tu régimen fiscal.");
+  if (!customer.cfdiUse) setFieldError("cfdiUse", "Elige el uso del CFDI.");
+  if (form.querySelector("[aria-invalid='true']")) return focusFirstInvalid(form);
+
+  const button = $("issue-button");
+  busy(button, true, "Facturando…");
+  try {
+    const { issueInvoice: result } = await gql(
+      "IssueInvoice", { input: { customer, idempotencyKey: state.idempotencyKey } }, state.ticket.ticketToken,
+    );
+    handleIssue(result, form);
+  } catch (error) {
+    showAlert("customer-error", failureMessage(error));
+  } finally {
+    busy(button, false);
+  }
+}
+
+function handleIssue(result, form) {
+  switch (result.__typename) {
+    case "InvoiceIssued":
+      state.invoiceId = result.invoice.id;
+      state.accessToken = result.accessToken;
+      renderInvoice(result.invoice);
+      showStep("done");
+      $("step-done").focus();
+      return;
+    case "InvalidCustomerData": {
+      const general = [];
+      for (const e of result.errors) {
+        const id = FIELD_IDS[e.field];
+        if (id) {
+          const previous = $(`${id}-error`).textContent;
+          setFieldError(id, previous ? `${previous} ${e.message}` : e.message);
+        } else general.push(e.message);
+      }
+      if (general.length) showAlert("customer-error", general.join(" "));
+      return focusFirstInvalid(form);
+    }
+    case "StampingFailed":
+      showAlert("customer-error", result.retryable
+        ? `${result.message} Puedes intentar de nuevo con el mismo botón: no se facturará dos veces.`
+        : result.message);
+      return;
+    case "TicketAlreadyInvoiced":
+    case "TicketNotInvoiceable":
+      showAlert("customer-error", result.message);
+      return;
+    default:
+      showAlert("customer-error", "Respuesta inesperada del servidor.");
+  }
+}
+
+// --- step 3: status and downloads ------------------------------------------------------------
+
+function renderInvoice(invoice) {
+  $("invoice-status").textContent = STATUS[invoice.status] || invoice.status;
+  const facts = $("invoice-facts");
+  facts.replaceChildren();
+  const fact = (term, text) => {
+    if (!text) return;
+    const dt = document.createElement("dt");
+    const dd = document.createElement("dd");
+    dt.textContent = term;
+    dd.textContent = text;
+    facts.append(dt, dd);
+  };
+  fact("Folio fiscal (UUID)", invoice.uuid);
+  fact("Serie y folio", [invoice.series, invoice.folio].filter(Boolean).join("-"));
+  fact("Receptor", `${invoice.customerName} (${invoice.customerRfc})`);
+  fact("Total", formatMoney(invoice.total));
+  fact("Fecha", formatDate(invoice.issuedAt));
+  $("sandbox-notice").hidden = !invoice.sandbox;
+  for (const [id, url] of [["download-xml", invoice.xmlUrl], ["download-pdf", invoice.pdfUrl]]) {
+    const link = $(id);
+    if (url) {
+      link.href = url;
+      link.removeAttribute("aria-disabled");
+      link.hidden = false;
+    } else {
+      link.removeAttribute("href");
+      link.hidden = true;
+    }
+  }
+  if (invoice.status === "PENDING") setTimeout(refreshInvoice, 2000);
+}
+
+async function refreshInvoice() {
+  if (!state.invoiceId) return;
+  try {
+    const { invoice } = await gql("InvoiceStatus", { id: state.invoiceId }, state.accessToken);
+    if (invoice) renderInvoice(invoice);
+  } catch (error) {
+    showAlert("page-error", failureMessage(error));
+  }
+}
+
+// --- start ---------------------------------------------------------------------------------
+
+function prefill() {
+  const path = window.location.pathname.replace(/\/+$/, "");
+  const params = new URLSearchParams(window.location.search);
+  const fromPath = /^\/(\d+)$/.exec(path);
+  const companyNumber = fromPath ? fromPath[1] : (params.get("companyNumber") || "").trim();
+  if (companyNumber) $("companyNumber").value = companyNumber;
+  if (params.get("reference")) $("reference").value = params.get("reference");
+  if (params.get("total")) $("total").value = params.get("total");
+  return companyNumber;
+}
+
+function start() {
+  const companyNumber = prefill();
+  if (companyNumber) loadPortal(companyNumber);
+  $("ticket-form").addEventListener("submit", lookupTicket);
+  $("companyNumber").addEventListener("change", () => loadPortal($("companyNumber").value.trim()));
+  $("customer-form").addEventListener("submit", issueInvoice);
+  $("rfc").addEventListener("input", onRfcChange);
+  $("taxRegime").addEventListener("change", onRegimeChange);
+  $("back-button").addEventListener("click", () => {
+    state.ticket = null;
+    showStep("ticket");
+    $("reference").focus();
+  });
+  $("refresh-button").addEventListener("click", refreshInvoice);
+  // Focus the first empty ticket field, so a QR visitor lands on what is left to do.
+  const firstEmpty = ["companyNumber", "reference", "total"].map($).find((el) => !el.value);
+  if (firstEmpty) firstEmpty.focus();
+  else $("lookup-button").focus();
+  document.body.dataset.ready = "true";
+}
+
+start();

@@ -1,0 +1,324 @@
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+export type Maybe<T> = T | null;
+export type InputMaybe<T> = Maybe<T>;
+/** All built-in and custom scalars, mapped to their actual values */
+export type Scalars = {
+  ID: { input: string; output: string; }
+  String: { input: string; output: string; }
+  Boolean: { input: boolean; output: boolean; }
+  Int: { input: number; output: number; }
+  Float: { input: number; output: number; }
+  /** ISO 8601 date-time with UTC offset. */
+  DateTime: { input: string; output: string; }
+  /** Amount as a string with two decimals ("1160.00"); accepted as a string or a number. */
+  Decimal: { input: string; output: string; }
+};
+
+export type CustomerInput = {
+  cfdiUse: Scalars['String']['input'];
+  /** Where to send the XML and PDF */
+  email?: InputMaybe<Scalars['String']['input']>;
+  /** Nombre o razón social exactly as in the Constancia de Situación Fiscal */
+  legalName: Scalars['String']['input'];
+  rfc: Scalars['String']['input'];
+  taxRegime: Scalars['String']['input'];
+  /** Código postal of the fiscal address (DomicilioFiscalReceptor) */
+  zipCode: Scalars['String']['input'];
+};
+
+export type GenericConceptInput = {
+  description?: InputMaybe<Scalars['String']['input']>;
+  enabled: Scalars['Boolean']['input'];
+  /** c_ClaveProdServ, e.g. 01010101 */
+  productKey?: InputMaybe<Scalars['String']['input']>;
+  /** c_ClaveUnidad, e.g. ACT */
+  unitKey?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type InvoiceStatus =
+  | 'CANCELLATION_PENDING'
+  | 'CANCELLED'
+  | 'ISSUED'
+  | 'PENDING';
+
+export type IssueInvoiceInput = {
+  customer: CustomerInput;
+  /** Retrying with the same key returns the same result and never issues twice. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type NotInvoiceableReason =
+  | 'CANCELLED'
+  | 'DEADLINE_PASSED'
+  | 'IN_GLOBAL_INVOICE'
+  | 'SELF_INVOICING_DISABLED';
+
+export type PersonType =
+  | 'MORAL'
+  | 'PHYSICAL';
+
+export type RecordSaleInput = {
+  /** When given, the portal link and the ticket data are sent there */
+  customerEmail?: InputMaybe<Scalars['String']['input']>;
+  /** At most 500 lines */
+  lines: Array<SaleLineInput>;
+  /** c_FormaPago, e.g. 01 efectivo, 04 tarjeta de crédito, 28 tarjeta de débito */
+  paymentForm: Scalars['String']['input'];
+  /** The merchant's reference printed on the ticket; unique per merchant */
+  reference: Scalars['String']['input'];
+  /** Defaults to now */
+  soldAt?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+export type SaleLineInput = {
+  description: Scalars['String']['input'];
+  /** c_ClaveProdServ */
+  productKey: Scalars['String']['input'];
+  quantity: Scalars['Decimal']['input'];
+  /** Defaults to IVA 16 % */
+  taxes?: InputMaybe<Array<TaxInput>>;
+  /** c_ClaveUnidad */
+  unitKey: Scalars['String']['input'];
+  /** Price per unit the customer paid, taxes included (as printed on a retail ticket) */
+  unitPrice: Scalars['Decimal']['input'];
+};
+
+export type SaleStatus =
+  | 'CANCELLED'
+  | 'INVOICED'
+  | 'IN_GLOBAL_INVOICE'
+  | 'OPEN';
+
+export type SelfInvoicingSettingsInput = {
+  deadlineDays?: InputMaybe<Scalars['Int']['input']>;
+  monthEndLimit?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+export type TaxInput = {
+  exempt?: InputMaybe<Scalars['Boolean']['input']>;
+  /** 0.16, 0.08, 0 ...; omit with exempt */
+  rate?: InputMaybe<Scalars['Decimal']['input']>;
+  /** IVA or IEPS */
+  type: Scalars['String']['input'];
+};
+
+export type CustomerInput = {
+  cfdiUse: string;
+  /** Where to send the XML and PDF */
+  email?: string | null | undefined;
+  /** Nombre o razón social exactly as in the Constancia de Situación Fiscal */
+  legalName: string;
+  rfc: string;
+  taxRegime: string;
+  /** Código postal of the fiscal address (DomicilioFiscalReceptor) */
+  zipCode: string;
+};
+
+export type GenericConceptInput = {
+  description?: string | null | undefined;
+  enabled: boolean;
+  /** c_ClaveProdServ, e.g. 01010101 */
+  productKey?: string | null | undefined;
+  /** c_ClaveUnidad, e.g. ACT */
+  unitKey?: string | null | undefined;
+};
+
+export type InvoiceStatus =
+  | 'CANCELLATION_PENDING'
+  | 'CANCELLED'
+  | 'ISSUED'
+  | 'PENDING';
+
+export type IssueInvoiceInput = {
+  customer: CustomerInput;
+  /** Retrying with the same key returns the same result and never issues twice. */
+  idempotencyKey?: string | null | undefined;
+};
+
+export type NotInvoiceableReason =
+  | 'CANCELLED'
+  | 'DEADLINE_PASSED'
+  | 'IN_GLOBAL_INVOICE'
+  | 'SELF_INVOICING_DISABLED';
+
+export type PersonType =
+  | 'MORAL'
+  | 'PHYSICAL';
+
+export type RecordSaleInput = {
+  /** When given, the portal link and the ticket data are sent there */
+  customerEmail?: string | null | undefined;
+  /** At most 500 lines */
+  lines: Array<SaleLineInput>;
+  /** c_FormaPago, e.g. 01 efectivo, 04 tarjeta de crédito, 28 tarjeta de débito */
+  paymentForm: string;
+  /** The merchant's reference printed on the ticket; unique per merchant */
+  reference: string;
+  /** Defaults to now */
+  soldAt?: string | null | undefined;
+};
+
+export type SaleLineInput = {
+  description: string;
+  /** c_ClaveProdServ */
+  productKey: string;
+  quantity: string;
+  /** Defaults to IVA 16 % */
+  taxes?: Array<TaxInput> | null | undefined;
+  /** c_ClaveUnidad */
+  unitKey: string;
+  /** Price per unit the customer paid, taxes included (as printed on a retail ticket) */
+  unitPrice: string;
+};
+
+export type SaleStatus =
+  | 'CANCELLED'
+  | 'INVOICED'
+  | 'IN_GLOBAL_INVOICE'
+  | 'OPEN';
+
+export type SelfInvoicingSettingsInput = {
+  deadlineDays?: number | null | undefined;
+  monthEndLimit?: boolean | null | undefined;
+};
+
+export type TaxInput = {
+  exempt?: boolean | null | undefined;
+  /** 0.16, 0.08, 0 ...; omit with exempt */
+  rate?: string | null | undefined;
+  /** IVA or IEPS */
+  type: string;
+};
+
+export type CfdiUsesQueryVariables = Exact<{
+  taxRegime: string;
+  personType?: PersonType | null | undefined;
+}>;
+
+
+export type CfdiUsesQuery = { cfdiUses: Array<{ code: string, description: string }> };
+
+export type InvoiceStatusQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type InvoiceStatusQuery = { invoice: { id: string, uuid: string | null, series: string | null, folio: string | null, status: InvoiceStatus, issuedAt: string | null, total: string, customerRfc: string, customerName: string, xmlUrl: string | null, pdfUrl: string | null, sandbox: boolean } | null };
+
+export type InvoicesPageQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type InvoicesPageQuery = { invoices: { edges: Array<{ cursor: string, node: { id: string, uuid: string | null, series: string | null, folio: string | null, status: InvoiceStatus, issuedAt: string | null, total: string, customerRfc: string, customerName: string, xmlUrl: string | null, pdfUrl: string | null, sandbox: boolean } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type IssueInvoiceMutationVariables = Exact<{
+  input: IssueInvoiceInput;
+}>;
+
+
+export type IssueInvoiceMutation = { issueInvoice:
+    | { __typename: 'InvalidCustomerData', errors: Array<{ field: string, code: string, message: string }> }
+    | { __typename: 'InvoiceIssued', accessToken: string, invoice: { id: string, uuid: string | null, series: string | null, folio: string | null, status: InvoiceStatus, issuedAt: string | null, total: string, customerRfc: string, customerName: string, xmlUrl: string | null, pdfUrl: string | null, sandbox: boolean } }
+    | { __typename: 'StampingFailed', message: string, retryable: boolean }
+    | { __typename: 'TicketAlreadyInvoiced', invoicedAt: string, maskedRfc: string, message: string }
+    | { __typename: 'TicketNotInvoiceable', reason: NotInvoiceableReason, message: string, cutoff: string | null }
+   };
+
+export type LoginMutationVariables = Exact<{
+  email: string;
+  password: string;
+}>;
+
+
+export type LoginMutation = { login:
+    | { __typename: 'InvalidCredentials', message: string }
+    | { __typename: 'LoginSucceeded', token: string, expiresAt: string }
+   };
+
+export type MeQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type MeQuery = { me: { companyNumber: string, rfc: string, legalName: string, taxRegime: string, zipCode: string, email: string, certificateNumber: string, certificateValidTo: string | null, selfInvoicing: { enabled: boolean, monthEndLimit: boolean, deadlineDays: number, series: string, genericConcept: { enabled: boolean, productKey: string | null, unitKey: string | null, description: string | null } } } };
+
+export type PaymentFormsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type PaymentFormsQuery = { paymentForms: Array<{ code: string, description: string }> };
+
+export type PortalQueryVariables = Exact<{
+  companyNumber: string;
+}>;
+
+
+export type PortalQuery = { portal: { companyNumber: string, merchantName: string, selfInvoicingEnabled: boolean } | null };
+
+export type RecordSaleMutationVariables = Exact<{
+  input: RecordSaleInput;
+}>;
+
+
+export type RecordSaleMutation = { recordSale:
+    | { __typename: 'InvalidSale', errors: Array<{ field: string, code: string, message: string }> }
+    | { __typename: 'SaleRecorded', created: boolean, sale: { id: string, reference: string, total: string, soldAt: string, status: SaleStatus, invoicingData: { companyNumber: string, reference: string, total: string, portalUrl: string } } }
+   };
+
+export type SalesPageQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type SalesPageQuery = { sales: { edges: Array<{ cursor: string, node: { id: string, reference: string, total: string, soldAt: string, status: SaleStatus, invoicingData: { portalUrl: string }, invoice: { id: string, uuid: string | null, status: InvoiceStatus } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type SetSelfInvoicingMutationVariables = Exact<{
+  enabled: boolean;
+}>;
+
+
+export type SetSelfInvoicingMutation = { setSelfInvoicing: { enabled: boolean, monthEndLimit: boolean, deadlineDays: number } };
+
+export type TaxRegimesQueryVariables = Exact<{
+  personType?: PersonType | null | undefined;
+}>;
+
+
+export type TaxRegimesQuery = { taxRegimes: Array<{ code: string, description: string }> };
+
+export type TicketLookupQueryVariables = Exact<{
+  companyNumber: string;
+  reference: string;
+  total: string;
+}>;
+
+
+export type TicketLookupQuery = { ticket:
+    | { __typename: 'InvoiceableTicket', reference: string, total: string, soldAt: string, deadline: string, merchantName: string, ticketToken: string, concepts: Array<{ description: string, quantity: string, amount: string }> }
+    | { __typename: 'TicketAlreadyInvoiced', invoicedAt: string, maskedRfc: string, message: string }
+    | { __typename: 'TicketNotFound', message: string, retryAfterSeconds: number | null }
+    | { __typename: 'TicketNotInvoiceable', reason: NotInvoiceableReason, message: string, cutoff: string | null }
+   };
+
+export type UpdateGenericConceptMutationVariables = Exact<{
+  input: GenericConceptInput;
+}>;
+
+
+export type UpdateGenericConceptMutation = { updateGenericConcept:
+    | { __typename: 'GenericConcept', enabled: boolean, productKey: string | null, unitKey: string | null, description: string | null }
+    | { __typename: 'InvalidSettings', errors: Array<{ field: string, code: string, message: string }> }
+   };
+
+export type UpdateSelfInvoicingSettingsMutationVariables = Exact<{
+  input: SelfInvoicingSettingsInput;
+}>;
+
+
+export type UpdateSelfInvoicingSettingsMutation = { updateSelfInvoicingSettings:
+    | { __typename: 'InvalidSettings', errors: Array<{ field: string, code: string, message: string }> }
+    | { __typename: 'SelfInvoicingSettings', enabled: boolean, monthEndLimit: boolean, deadlineDays: number }
+   };
