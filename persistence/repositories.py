@@ -193,6 +193,18 @@ class OutboxRepository:
     async def by_id(self, message_id: int) -> OutboxMessageRow | None:
         return await self.session.get(OutboxMessageRow, message_id)
 
+    async def claim(self, message_id: int, seen_due_at: datetime, until: datetime) -> bool:
+        result = await self.session.execute(
+            update(OutboxMessageRow)
+            .where(
+                OutboxMessageRow.id == message_id,
+                OutboxMessageRow.status == "PENDING",
+                OutboxMessageRow.next_attempt_at == seen_due_at,
+            )
+            .values(next_attempt_at=until)
+        )
+        return result.rowcount == 1
+
 
 class ThrottleRepository:
     def __init__(self, session: AsyncSession) -> None:

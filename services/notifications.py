@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
 MAX_ATTEMPTS = 8
+CLAIM = timedelta(minutes=5)
 KIND_INVOICE = "invoice"
 KIND_TICKET = "ticket"
 
@@ -67,10 +68,16 @@ async def deliver_due(services: Services, *, limit: int = 20) -> int:
 
     lock = services.extras.setdefault("mail_lock", asyncio.Lock())
     sent = 0
-    async with lock:  # one sender per process; rows are claimed by status below
+    async with lock:  # one sender per process; across processes each row is claimed below
         async with services.uow_factory() as uow:
             due = await uow.outbox.due(datetime.now(UTC), limit)
         for msg in due:
+            async with services.uow_factory(write=True) as uow:
+                # Claim: push the row's next attempt past a send's timeout, only if no other
+                # process moved it first. A crash mid-send leaves it due again after CLAIM.
+                claimed = await uow.outbox.claim(msg.id, msg.next_attempt_at, datetime.now(UTC) + CLAIM)
+            if not claimed:
+                continue
             error = None
             try:
                 message = await _build(services, msg)

@@ -154,7 +154,7 @@ async def lookup_ticket(services: Services, company_number: str, reference: str,
     # One query by (company number, reference); the total is compared after. Unknown
     # company, unknown reference and wrong total then share one code path below.
     async with services.uow_factory() as uow:
-        found = await uow.sales.ticket(company_number, sales_service.reference_key(reference)) if company_number.isdigit() else None
+        found = await uow.sales.ticket(company_number[:20], sales_service.reference_key(reference)[:200])
         invoice = await uow.invoices.by_sale(found[0].id) if found else None
     if found is None or sales_service.total_of(found[0]) != cents(total):
         await services.throttle.fail(keys, now)

@@ -141,10 +141,13 @@ function showStep(step) {
     else marker.removeAttribute("aria-current");
     marker.classList.toggle("done", i < order.indexOf(step));
   });
-  $("step-customer").hidden = step === "ticket";
+  // Once found, the ticket stays on screen read-only, so the customer sees what they invoice;
+  // once issued, the fiscal data form goes away (the invoice card summarises it).
+  document.body.dataset.step = step;
+  $("step-customer").hidden = step !== "customer";
   $("step-done").hidden = step !== "done";
-  // The ticket form stays visible (read-only) once found, so the customer sees what they invoice.
-  $("ticket-form").querySelectorAll("input, button").forEach((el) => { el.disabled = step !== "ticket"; });
+  $("ticket-form").querySelectorAll("input").forEach((el) => { el.readOnly = step !== "ticket"; });
+  $("lookup-button").hidden = step !== "ticket";
 }
 
 // --- merchant name ---------------------------------------------------------------------------
@@ -220,8 +223,8 @@ function handleLookup(ticket, companyNumber) {
       return focusFirstInvalid($("ticket-form"));
     }
     case "TicketAlreadyInvoiced":
-      showAlert("ticket-error", `${ticket.message} (RFC ${ticket.maskedRfc}, ${formatDate(ticket.invoicedAt)}).`);
-      $("ticket-error").focus?.();
+      showAlert("ticket-error",
+        `${ticket.message} Se facturó el ${formatDate(ticket.invoicedAt)} al RFC ${ticket.maskedRfc}.`);
       return;
     case "TicketNotInvoiceable":
       showAlert("ticket-error", ticket.message);
@@ -236,7 +239,7 @@ function renderTicketSummary(ticket) {
   box.replaceChildren();
   const line = (text) => { const p = document.createElement("p"); p.textContent = text; box.append(p); };
   line(`Ticket ${ticket.reference} · ${formatMoney(ticket.total)} · ${formatDate(ticket.soldAt)}`);
-  line(`Puedes facturarlo hasta el ${formatDate(ticket.deadline)}.`);
+  line(`Fecha límite para facturar: ${formatDate(ticket.deadline)}`);
   const list = document.createElement("ul");
   for (const c of ticket.concepts) {
     const li = document.createElement("li");

@@ -3,14 +3,16 @@
     pdf = render_invoice_pdf(xml_bytes, sandbox=False, merchant_display_name=None)
 
 Our own WeasyPrint template instead of satcfdi's renderer: satcfdi lays its seals out in an
-auto-sized table around unbreakable strings, which costs ~2.5 s a page. Here the concepts
-table has `table-layout: fixed`, the seals break anywhere, the QR code is inline SVG, the
-only font is one pre-subset family loaded once per process, and WeasyPrint's image/font
-cache dict is reused across renders (docs: notes/performance-facts.md).
+auto-sized table around unbreakable strings, which costs ~2.5 s a page. Here every table
+has `table-layout: fixed`, the seals may break between any two characters, the QR code is
+inline SVG, the only font is one pre-subset family loaded once per process together with
+the stylesheet, and WeasyPrint's cache dict is reused across renders
+(notes/performance-facts.md). Concept rows carry no markup inside their cells: WeasyPrint's
+cost grows with the number of elements.
 
-Everything printed comes from the XML, parsed here with a strict parser: a PAC response or
-a stored document that is truncated or carries a DTD fails loudly instead of printing
-half an invoice.
+Everything printed comes from the XML, parsed here with a strict parser: a document that is
+truncated, malformed or refers to external entities is refused (PdfRenderError) instead of
+printing half an invoice or a file from this machine.
 
 CPU-bound and synchronous: call it from a worker (services.pdf.pool.PdfRenderer), never
 inside a coroutine.
@@ -22,8 +24,8 @@ import os
 import re
 import threading
 from contextlib import contextmanager
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -373,7 +375,7 @@ def build_view(xml: bytes, *, sandbox: bool = False, merchant_display_name: str 
                 unidad=c.get("Unidad", ""),
                 descripcion=c.get("Descripcion", ""),
                 valor_unitario=money(c.get("ValorUnitario"), None),
-                descuento=money(c.get("Descuento")) if c.get("Descuento") else "",
+                descuento=money(c.get("Descuento"), None) if c.get("Descuento") else "",
                 importe=money(c.get("Importe"), None),
                 objeto_imp=c.get("ObjetoImp", ""),
                 taxes=_taxes(c.find("cfdi:Impuestos", NS)),
@@ -414,10 +416,10 @@ def build_view(xml: bytes, *, sandbox: bool = False, merchant_display_name: str 
         exportacion=describe("c_Exportacion", root.get("Exportacion")),
         conceptos=conceptos,
         has_discounts=any(c.descuento for c in conceptos),
-        subtotal=money(root.get("SubTotal")),
-        descuento=money(root.get("Descuento")) if root.get("Descuento") else "",
+        subtotal=money(root.get("SubTotal"), None),
+        descuento=money(root.get("Descuento"), None) if root.get("Descuento") else "",
         tax_totals=_tax_totals(root),
-        total=money(total),
+        total=money(total, None),
         total_words=amount_in_words(_decimal(total), moneda),
         no_certificado=no_certificado,
         uuid=uuid,
@@ -466,7 +468,7 @@ class _Engine:
         from weasyprint.text.fonts import FontConfiguration
 
         self.weasyprint = weasyprint
-        self.fetcher = _LocalFetcher()
+        self.fetcher = _local_fetcher()
         self.font_config = FontConfiguration()
         self.stylesheet = weasyprint.CSS(
             filename=str(TEMPLATES_DIR / "invoice.css"),
@@ -510,25 +512,21 @@ def _source_date_epoch(epoch: int):
             os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
-def _local_fetcher_class():
+def _local_fetcher():
+    """A URL fetcher that serves only this package's files (fonts, stylesheet): never the
+    network, never a path taken from the XML. Built lazily: importing this module does not
+    import WeasyPrint (the pool's parent process never needs it)."""
     from weasyprint.urls import URLFetcher
 
     allowed = HERE.as_uri() + "/"
 
     class LocalFetcher(URLFetcher):
-        """Only our own package files (fonts, stylesheet): never the network, never a
-        path taken from the XML."""
-
         def fetch(self, url, headers=None):
             if not url.startswith(allowed) or ".." in url:
                 raise ValueError(f"recurso no permitido en la representación impresa: {url}")
             return super().fetch(url, headers)
 
-    return LocalFetcher
-
-
-def _LocalFetcher():  # noqa: N802 - builds the class lazily so importing this module stays cheap
-    return _local_fetcher_class()()
+    return LocalFetcher(allowed_protocols={"file"})
 
 
 _engine: _Engine | None = None

@@ -5,7 +5,8 @@
 Why a subset: WeasyPrint subsets and compresses every embedded font on every render, and
 for a one-page invoice that is most of the time (see docs: performance-facts). Starting from
 a font that already holds only the glyphs an invoice needs (Latin-1, Latin Extended-A,
-general punctuation, the euro sign) makes that work several times cheaper. One family only:
+general punctuation, the euro sign) makes that work several times cheaper. A character
+outside the subset (an emoji in a Descripcion) falls back to the system's sans-serif. One family only:
 each extra family costs another subsetting pass.
 
 DejaVu fonts are free to redistribute (Bitstream Vera licence + public-domain changes);
@@ -38,7 +39,11 @@ UNICODES = [
 def build(source_dir: Path) -> None:
     for src, dst in SOURCES.items():
         options = subset.Options()
-        options.layout_features = ["kern", "liga"]
+        # No OpenType layout tables: WeasyPrint drops GSUB/GPOS from what it embeds anyway,
+        # and fontTools parsing GPOS on every render was a third of the font cost (the price
+        # is DejaVu's kerning pairs, barely visible at invoice sizes).
+        options.layout_features = []
+        options.drop_tables += ["GSUB", "GPOS", "GDEF", "MATH", "FFTM"]
         options.hinting = False  # WeasyPrint drops hinting anyway (hinting=False)
         options.name_IDs = ["*"]
         options.notdef_outline = True

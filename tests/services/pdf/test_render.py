@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -256,3 +258,12 @@ def test_other_documents_are_refused():
     with pytest.raises(PdfRenderError) as err:
         render_invoice_pdf(b'<cfdi:Comprobante xmlns:cfdi="http://www.sat.gob.mx/cfd/3" Version="3.3"/>')
     assert err.value.code == "not_cfdi40"
+
+
+def test_only_the_shipped_font_family_is_embedded(sample_01):
+    # Each extra family costs another subsetting pass per render (performance-facts.md).
+    if shutil.which("pdffonts") is None:
+        pytest.skip("pdffonts (poppler-utils) not installed")
+    out = subprocess.run(["pdffonts", "-"], input=render_invoice_pdf(sample_01), capture_output=True, check=True)
+    fonts = [line.split()[0] for line in out.stdout.decode().splitlines()[2:]]
+    assert len(fonts) == 2 and all("Autofactura-Sans" in name for name in fonts), fonts
