@@ -12,17 +12,17 @@ from services import sales as sales_service
 from services.errors import ValidationFailed
 from services.types import Customer
 
-INVALID_CREDENTIALS = "Correo o contraseña incorrectos."
-
-
 @strawberry.type
 class Mutation:
     @strawberry.mutation
     async def login(self, info: Info, email: str, password: str) -> t.LoginResult:
         services = info.context.services
-        session = await merchants.login(services.uow_factory, services.tokens, email, password, services.merchant_token_ttl)
-        if session is None:
-            return t.InvalidCredentials(message=INVALID_CREDENTIALS)
+        session = await merchants.login(
+            services.uow_factory, services.tokens, email, password, services.merchant_token_ttl,
+            throttle=services.throttle, client=info.context.client_address,
+        )
+        if isinstance(session, merchants.LoginRefused):
+            return t.InvalidCredentials(message=session.message, retry_after_seconds=session.retry_after_seconds)
         return t.LoginSucceeded(token=session.token, expires_at=session.expires_at)
 
     @strawberry.mutation(permission_classes=[HasTicketToken])

@@ -178,6 +178,9 @@ class LoginSucceeded:
 @strawberry.type
 class InvalidCredentials:
     message: str
+    retry_after_seconds: Optional[int] = strawberry.field(
+        default=None, description="Set after too many failed logins: wait this long."
+    )
 
 
 LoginResult = Annotated[Union[LoginSucceeded, InvalidCredentials], strawberry.union("LoginResult")]

@@ -1,6 +1,7 @@
 """Merchants: registration from a CSD, login, and self-invoicing settings."""
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from persistence.uow import UowFactory
 from services import catalogs
 from services.cfdi.csd import CsdError, load_csd
 from services.errors import NotFound, ValidationFailed
+from services.throttle import login_keys
 from services.security import MERCHANT, SecretBox, TokenService, hash_password, verify_password
 from services.types import CsdMaterial, FieldProblem
 
@@ -75,6 +77,7 @@ async def register_merchant(uow_factory: UowFactory, box: SecretBox, reg: Mercha
     if problems:
         raise ValidationFailed(problems)
     assert info is not None
+    password_hash = await asyncio.to_thread(hash_password, reg.password)
     async with uow_factory(write=True) as uow:
         if await uow.merchants.email_taken(email):
             raise ValidationFailed([FieldProblem("email", "EMAIL_TAKEN", "Ya existe un comercio registrado con ese correo.")])
@@ -82,7 +85,7 @@ async def register_merchant(uow_factory: UowFactory, box: SecretBox, reg: Mercha
         row = MerchantRow(
             company_number=str(number),
             email=email,
-            password_hash=hash_password(reg.password),
+            password_hash=password_hash,
             rfc=info.rfc,
             legal_name=info.legal_name,
             tax_regime=reg.tax_regime,
@@ -113,13 +116,34 @@ class Session:
     expires_at: datetime
 
 
-async def login(uow_factory: UowFactory, tokens: TokenService, email: str, password: str, ttl: timedelta) -> Session | None:
-    """A merchant token, or None: unknown e-mail and wrong password look the same."""
+@dataclass(frozen=True)
+class LoginRefused:
+    message: str
+    retry_after_seconds: int | None = None
+
+
+INVALID_CREDENTIALS = "Correo o contraseña incorrectos."
+
+
+async def login(
+    uow_factory: UowFactory, tokens: TokenService, email: str, password: str, ttl: timedelta,
+    *, throttle=None, client: str = "unknown",
+) -> Session | LoginRefused:
+    """A merchant token, or a refusal: unknown e-mail and wrong password look the same.
+    Failures are counted per e-mail and per client address (password guessing)."""
+    email = normalize_email(email)[:254]
+    now = datetime.now(UTC)
+    keys = login_keys(client, email)
+    if throttle is not None and (wait := await throttle.blocked_for(keys, now)):
+        return LoginRefused(f"Demasiados intentos fallidos. Intenta de nuevo en {max(1, -(-wait // 60))} minutos.", wait)
     async with uow_factory() as uow:
-        merchant = await uow.merchants.by_email(normalize_email(email))
-    ok = verify_password(merchant.password_hash if merchant else None, password)
+        merchant = await uow.merchants.by_email(email)
+    # argon2 costs tens of milliseconds of CPU: off the event loop.
+    ok = await asyncio.to_thread(verify_password, merchant.password_hash if merchant else None, password)
     if not ok or merchant is None:
-        return None
+        if throttle is not None:
+            await throttle.fail(keys, now)
+        return LoginRefused(INVALID_CREDENTIALS)
     token, expires = tokens.issue(MERCHANT, str(merchant.id), ttl)
     return Session(token, expires)
 

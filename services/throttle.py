@@ -17,8 +17,15 @@ from persistence.uow import UowFactory
 @dataclass(frozen=True)
 class Limits:
     window: timedelta = timedelta(minutes=15)
-    per_client: int = 20  # failures per address per window
-    per_company: int = 200  # failures per company number per window, all clients together
+    per_client: int = 20  # failed ticket lookups per address per window
+    per_company: int = 200  # failed lookups per company number per window, all clients together
+    per_login_email: int = 10  # failed logins per merchant e-mail per window
+    per_login_client: int = 30  # failed logins per address per window
+
+    def limit_for(self, key: str) -> int:
+        prefix = key.split(":", 1)[0]
+        return {"ip": self.per_client, "co": self.per_company, "le": self.per_login_email,
+                "li": self.per_login_client}.get(prefix, self.per_client)
 
 
 class Throttle(Protocol):
@@ -30,13 +37,17 @@ def keys_for(client: str, company_number: str) -> list[str]:
     return [f"ip:{client}"[:120], f"co:{company_number}"[:120]]
 
 
+def login_keys(client: str, email: str) -> list[str]:
+    return [f"li:{client}"[:120], f"le:{email}"[:120]]
+
+
 class DatabaseThrottle:
     def __init__(self, uow_factory: UowFactory, limits: Limits = Limits()) -> None:
         self.uow_factory = uow_factory
         self.limits = limits
 
     def _limit(self, key: str) -> int:
-        return self.limits.per_client if key.startswith("ip:") else self.limits.per_company
+        return self.limits.limit_for(key)
 
     async def blocked_for(self, keys: list[str], now: datetime) -> int:
         """Seconds until these keys may try again; 0 when not blocked."""
@@ -69,7 +80,7 @@ class RedisThrottle:
         self.limits = limits
 
     def _limit(self, key: str) -> int:
-        return self.limits.per_client if key.startswith("ip:") else self.limits.per_company
+        return self.limits.limit_for(key)
 
     async def blocked_for(self, keys: list[str], now: datetime) -> int:
         wait = 0

@@ -18,8 +18,8 @@ export const operations = {
     "document": "# Issue the CFDI for a ticket. Needs the ticket token (InvoiceableTicket.ticketToken).\nmutation IssueInvoice($input: IssueInvoiceInput!) {\n  issueInvoice(input: $input) {\n    __typename\n    ... on InvoiceIssued {\n      accessToken\n      invoice {\n        id\n        uuid\n        series\n        folio\n        status\n        issuedAt\n        total\n        customerRfc\n        customerName\n        xmlUrl\n        pdfUrl\n        sandbox\n      }\n    }\n    ... on InvalidCustomerData {\n      errors {\n        field\n        code\n        message\n      }\n    }\n    ... on TicketAlreadyInvoiced {\n      invoicedAt\n      maskedRfc\n      message\n    }\n    ... on TicketNotInvoiceable {\n      reason\n      cutoff: deadline\n      message\n    }\n    ... on StampingFailed {\n      message\n      retryable\n    }\n  }\n}\n"
   },
   "Login": {
-    "sha256": "dac80b7744fc29d7f176d12f1618eb1f3550b15bc41131cc52145c8d147f7b82",
-    "document": "# A merchant's login: the token (audience merchant) for the dashboard operations.\nmutation Login($email: String!, $password: String!) {\n  login(email: $email, password: $password) {\n    __typename\n    ... on LoginSucceeded {\n      token\n      expiresAt\n    }\n    ... on InvalidCredentials {\n      message\n    }\n  }\n}\n"
+    "sha256": "f259cbcc81534984758d81d632bc4e14959db340a97c5e34b3ad9da07de7581f",
+    "document": "# A merchant's login: the token (audience merchant) for the dashboard operations.\nmutation Login($email: String!, $password: String!) {\n  login(email: $email, password: $password) {\n    __typename\n    ... on LoginSucceeded {\n      token\n      expiresAt\n    }\n    ... on InvalidCredentials {\n      message\n      retryAfterSeconds\n    }\n  }\n}\n"
   },
   "Me": {
     "sha256": "6c157a3e923f846aa4031f7a3600c318a4f750033cac26da4bb6809ab130ada5",

@@ -236,7 +236,7 @@ export type LoginMutationVariables = Exact<{
 
 
 export type LoginMutation = { login:
-    | { __typename: 'InvalidCredentials', message: string }
+    | { __typename: 'InvalidCredentials', message: string, retryAfterSeconds: number | null }
     | { __typename: 'LoginSucceeded', token: string, expiresAt: string }
    };
 

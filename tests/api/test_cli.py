@@ -28,7 +28,7 @@ def create_args(email="cli@example.com", cer=EKU / "CSD_30001000000500003416.cer
             "--key-password", key_password, "--tax-regime", regime, "--zip-code", zip_code]
 
 
-def test_merchant_create_and_refusals(cli_env):
+def test_merchant_create_and_refusals(cli_env, settings):
     ok = run(create_args(), cli_env)
     assert ok.returncode == 0, ok.stderr
     assert "Número de comercio: 1000" in ok.stdout
@@ -64,3 +64,19 @@ def test_demo_is_idempotent(cli_env):
     assert second.returncode == 0, second.stderr
     assert first.stdout == second.stdout
     assert "DEMO-0001" in first.stdout and "1160.00" in first.stdout
+
+
+async def test_cli_merchant_logs_in_and_works(cli_env, gql, settings):
+    # The CLI and the API share the database; the CLI generated the development secrets in
+    # its VAR_DIR, which do not matter for login (a password check, then a new token).
+    res = run(create_args("cli-login@example.com"), cli_env)
+    assert res.returncode == 0, res.stderr
+    from tests.api.test_merchant_api import ME, RECORD, SET_ENABLED, sale_input
+    from tests.conftest import LOGIN
+
+    data = await gql(LOGIN, {"e": "cli-login@example.com", "p": "una-contraseña-larga"})
+    token = data["data"]["login"]["token"]
+    client = gql.as_(token)
+    assert (await client(SET_ENABLED, {"e": False}))["data"]["setSelfInvoicing"]["enabled"] is False
+    assert (await client(RECORD, {"i": sale_input()}))["data"]["recordSale"]["__typename"] == "SaleRecorded"
+    assert (await client(ME))["data"]["me"]["rfc"] == "EKU9003173C9"

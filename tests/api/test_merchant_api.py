@@ -173,3 +173,12 @@ async def test_catalogue_queries(gql):
     data = await gql('{ taxRegimes(personType: MORAL) { code } cfdiUses(taxRegime: "605", personType: PHYSICAL) { code } }')
     assert "601" in {e["code"] for e in data["data"]["taxRegimes"]} and "612" not in {e["code"] for e in data["data"]["taxRegimes"]}
     assert {e["code"] for e in data["data"]["cfdiUses"]} == {"D01", "D02", "D03", "D04", "D05", "D06", "D07", "D08", "D09", "D10", "S01", "CP01", "CN01"}
+
+
+async def test_login_guessing_is_throttled(gql, merchant):
+    query = LOGIN.replace("{ message }", "{ message retryAfterSeconds }")
+    for _ in range(10):
+        res = (await gql(query, {"e": "tienda@example.com", "p": "wrong-password"}))["data"]["login"]
+        assert res["retryAfterSeconds"] is None
+    blocked = (await gql(query, {"e": "tienda@example.com", "p": PASSWORD}))["data"]["login"]
+    assert blocked["__typename"] == "InvalidCredentials" and blocked["retryAfterSeconds"] > 0

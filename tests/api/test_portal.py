@@ -183,10 +183,13 @@ async def test_stamping_failure_loses_nothing(gql, merchant, services, mode, ret
     row, client = merchant
     await record(client)
     token = (await lookup(gql, row))["ticketToken"]
+    await services.pac.warm()
     services.pac.set_failure(mode, times=1)
+    normal_timeout = services.pac.timeout
     if mode == "timeout":
         services.pac.timeout = 0.3
     failed = await issue(gql, token, key="k1")
+    services.pac.timeout = normal_timeout
     assert failed == {"__typename": "StampingFailed", "message": failed["message"], "retryable": retryable}
     # The sale is still invoiceable and the retry completes with the same folio, one stamp.
     assert (await lookup(gql, row))["__typename"] == "InvoiceableTicket"
