@@ -47,6 +47,9 @@ def _xslt(path: Path) -> etree.XSLT:
     return compiled
 
 
+stylesheet = _xslt  # public name: the compiled SAT stylesheet at path, per thread
+
+
 def _tree(xml: bytes | etree._ElementTree | etree._Element):
     if isinstance(xml, (bytes, bytearray)):
         return parse_strict(bytes(xml))
