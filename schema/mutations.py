@@ -103,3 +103,16 @@ class Mutation:
             sale=t.to_sale(recorded.sale, merchant.company_number, services.public_url, None),
             created=recorded.created,
         )
+
+    @strawberry.mutation(permission_classes=[IsMerchant], description="Void a sale (a return): its ticket can no longer be invoiced.")
+    async def cancel_sale(self, info: Info, id: strawberry.ID) -> t.CancelSaleResult:
+        ctx = info.context
+        services = ctx.services
+        merchant = await merchants.get_merchant(services.uow_factory, ctx.merchant_id)
+        if not str(id).isdigit():
+            return t.InvalidSale(errors=[t.FieldError(field="id", code="NOT_FOUND", message="No existe esa venta.")])
+        try:
+            row = await sales_service.cancel_sale(services.uow_factory, merchant.id, int(id))
+        except ValidationFailed as exc:
+            return t.InvalidSale(errors=t.to_field_errors(exc.problems))
+        return t.SaleCancelled(sale=t.to_sale(row, merchant.company_number, services.public_url, None))

@@ -315,6 +315,14 @@ RecordSaleResult = Annotated[Union[SaleRecorded, InvalidSale], strawberry.union(
 
 
 @strawberry.type
+class SaleCancelled:
+    sale: Sale
+
+
+CancelSaleResult = Annotated[Union[SaleCancelled, InvalidSale], strawberry.union("CancelSaleResult")]
+
+
+@strawberry.type
 class PageInfo:
     has_next_page: bool
     end_cursor: Optional[str]

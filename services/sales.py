@@ -294,3 +294,22 @@ async def list_sales(uow_factory: UowFactory, merchant_id: int, first: int, afte
         rows = await uow.sales.page(merchant_id, first + 1, cursor)
         invoices = await uow.invoices.by_sales(merchant_id, [r.id for r in rows[:first]])
     return rows[:first], len(rows) > first, invoices
+
+
+async def cancel_sale(uow_factory: UowFactory, merchant_id: int, sale_id: int) -> SaleRow:
+    """A returned or voided sale: it can no longer be self-invoiced (reason CANCELLED).
+    Only an OPEN sale with no invoice in progress can be cancelled here; an invoiced one
+    needs the CFDI cancelled with SAT first."""
+    async with uow_factory(write=True) as uow:
+        sale = await uow.sales.by_id(merchant_id, sale_id)
+        if sale is None:
+            raise ValidationFailed([FieldProblem("id", "NOT_FOUND", "No existe esa venta.")])
+        if sale.status == "CANCELLED":
+            return sale
+        if sale.status != "OPEN" or await uow.invoices.by_sale(sale.id) is not None:
+            raise ValidationFailed([FieldProblem(
+                "id", "SALE_NOT_CANCELLABLE",
+                "La venta ya tiene una factura (o está en una factura global): cancela primero el CFDI.")])
+        sale.status = "CANCELLED"
+        uow.session.add(sale)
+        return sale

@@ -193,6 +193,16 @@ export type TaxInput = {
   type: string;
 };
 
+export type CancelSaleMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type CancelSaleMutation = { cancelSale:
+    | { __typename: 'InvalidSale', errors: Array<{ field: string, code: string, message: string }> }
+    | { __typename: 'SaleCancelled', sale: { id: string, reference: string, status: SaleStatus } }
+   };
+
 export type CfdiUsesQueryVariables = Exact<{
   taxRegime: string;
   personType?: PersonType | null | undefined;

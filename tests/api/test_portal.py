@@ -229,3 +229,23 @@ async def test_failed_lookups_are_throttled(gql, merchant):
     blocked = await lookup(gql, row, "T-1")  # even the right data waits now
     assert blocked["__typename"] == "TicketNotFound" and blocked["retryAfterSeconds"] > 0
     assert "Intenta de nuevo" in blocked["message"]
+
+
+async def test_cancelled_sale_is_not_invoiceable_and_isolated(gql, merchant, other_merchant):
+    row, client = merchant
+    sale = await record(client, "C-1")
+    cancel = "mutation($id: ID!) { cancelSale(id: $id) { __typename ... on SaleCancelled { sale { status } } ... on InvalidSale { errors { code } } } }"
+    # Another merchant cannot cancel it.
+    theirs = (await other_merchant[1](cancel, {"id": sale["id"]}))["data"]["cancelSale"]
+    assert theirs["errors"][0]["code"] == "NOT_FOUND"
+    mine = (await client(cancel, {"id": sale["id"]}))["data"]["cancelSale"]
+    assert mine["sale"]["status"] == "CANCELLED"
+    res = await lookup(gql, row, "C-1")
+    assert res["__typename"] == "TicketNotInvoiceable" and res["reason"] == "CANCELLED"
+    # An invoiced sale cannot be cancelled here.
+    await record(client, "C-2")
+    await issue(gql, (await lookup(gql, row, "C-2"))["ticketToken"])
+    sales = (await client("{ sales { edges { node { id reference } } } }"))["data"]["sales"]["edges"]
+    c2 = next(e["node"]["id"] for e in sales if e["node"]["reference"] == "C-2")
+    refused = (await client(cancel, {"id": c2}))["data"]["cancelSale"]
+    assert refused["errors"][0]["code"] == "SALE_NOT_CANCELLABLE"
