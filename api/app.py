@@ -100,7 +100,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if claims.subject != public_id or claims.extra.get("k") != kind:
             return JSONResponse({"error": "El enlace no corresponde a este archivo."}, status_code=403)
         async with services.uow_factory() as uow:
-            row = await uow.invoices.by_public_id(public_id)
+            # A factura global's public id starts with "g" (never hex, so never an invoice's).
+            repository = uow.global_invoices if public_id.startswith("g") else uow.invoices
+            row = await repository.by_public_id(public_id)
             merchant = await uow.merchants.by_id(row.merchant_id) if row else None
         if row is None or row.stamped_xml is None:
             return JSONResponse({"error": "La factura no existe o aún no está timbrada."}, status_code=404)

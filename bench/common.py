@@ -72,8 +72,9 @@ def free_port() -> int:
 class Server:
     """uvicorn running bench.server:app in a subprocess (one worker, like `autofactura serve`)."""
 
-    def __init__(self, database_url: str, *, log: Path | None = None, env: dict | None = None) -> None:
+    def __init__(self, database_url: str, *, log: Path | None = None, env: dict | None = None, workers: int = 1) -> None:
         self.database_url = database_url
+        self.workers = workers
         self.env = env or {}
         self.port = free_port()
         self.log = log or (DATA / "server.log")
@@ -88,7 +89,7 @@ class Server:
         out = open(self.log, "ab")
         self.proc = subprocess.Popen(
             [PY, "-m", "uvicorn", "bench.server:app", "--host", "127.0.0.1", "--port", str(self.port),
-             "--log-level", "warning", "--no-access-log"],
+             "--log-level", "warning", "--no-access-log", "--workers", str(self.workers)],
             cwd=ROOT, env={**server_env(self.database_url), **self.env}, stdout=out, stderr=out,
         )
         deadline = time.monotonic() + 120

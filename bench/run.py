@@ -77,7 +77,7 @@ def _summary(r: dict) -> dict:
     return {k: r[k] for k in ("count", "rps", "p50_ms", "p99_ms", "errors", "kinds", "concurrency", "seconds")}
 
 
-def lookup_and_issue(engine: str, cfg: dict, only: set[str]) -> dict:
+def lookup_and_issue(engine: str, cfg: dict, only: set[str], workers: int = 1) -> dict:
     url = main_url(engine)
     m = seed.prepare(url)
     seed.bulk_sales(url, m["id"], "LK-", 2000, log=log)
@@ -87,7 +87,7 @@ def lookup_and_issue(engine: str, cfg: dict, only: set[str]) -> dict:
     prefix = f"I{int(time.time())}-"
     if "issue" in only:
         out["seed_issue"] = seed.bulk_sales(url, m["id"], prefix, n_issue + max(0, extra), log=log)
-    with Server(url, log=DATA / f"server-{engine}.log") as server:
+    with Server(url, log=DATA / f"server-{engine}.log", workers=workers) as server:
         base, company = server.base, m["company_number"]
         refs = [f"LK-{i:07d}" for i in range(2000)]
         g_reqs = [gql(TICKET_Q, {"c": company, "r": r, "t": "1160.00"}) for r in refs]
@@ -175,19 +175,21 @@ def main() -> None:
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--engines", default="sqlite,postgresql")
     ap.add_argument("--only", default="cfdi,lookup,issue,memory,scale,pdf")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="uvicorn workers (memory figures then cover the supervisor only)")
     args = ap.parse_args()
     cfg = FULL if args.full else QUICK
     only = set(args.only.split(","))
     engines = ["pg" if e.startswith("p") else "sqlite" for e in args.engines.split(",")]
     DATA.mkdir(parents=True, exist_ok=True)
-    results: dict = {"mode": "full" if args.full else "quick", "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+    results: dict = {"mode": ("full" if args.full else "quick") + (f"-workers{args.workers}" if args.workers > 1 else ""), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
                      "config": cfg, "engines": {}}
     if "cfdi" in only or "issue" in only:
         results["cfdi"] = cfdi(cfg)
     for engine in engines:
         e = results["engines"][engine] = {}
         if only & {"lookup", "issue", "memory"}:
-            e.update(lookup_and_issue(engine, cfg, only))
+            e.update(lookup_and_issue(engine, cfg, only, args.workers))
         if "scale" in only:
             e["scale"] = scale(engine, cfg)
     if "pdf" in only:

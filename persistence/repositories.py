@@ -8,7 +8,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.tables import Counter, InvoiceRow, MerchantRow, OutboxMessageRow, SaleRow, ThrottleRow
+from persistence.tables import Counter, GlobalInvoiceRow, InvoiceRow, MerchantRow, OutboxMessageRow, SaleRow, ThrottleRow
 
 
 def _upsert(session: AsyncSession):
@@ -109,6 +109,80 @@ class SaleRepository:
             update(SaleRow).where(SaleRow.merchant_id == merchant_id, SaleRow.id == sale_id).values(status=status)
         )
 
+    async def lock(self, merchant_id: int, sale_id: int) -> SaleRow | None:
+        """The sale as committed now, row-locked until the transaction ends (PostgreSQL
+        SELECT ... FOR UPDATE; SQLite's writing transactions are serialised already)."""
+        result = await self.session.execute(
+            select(SaleRow).where(SaleRow.merchant_id == merchant_id, SaleRow.id == sale_id)
+            .with_for_update().execution_options(populate_existing=True)
+        )
+        return result.scalar_one_or_none()
+
+    async def open_without_invoice(self, merchant_id: int, start: datetime, end: datetime) -> list[SaleRow]:
+        """OPEN sales sold in [start, end) that have no self-invoice row: the candidates of a factura global."""
+        result = await self.session.execute(
+            select(SaleRow)
+            .where(SaleRow.merchant_id == merchant_id, SaleRow.status == "OPEN",
+                   SaleRow.sold_at >= start, SaleRow.sold_at < end, ~_has_invoice())
+            .order_by(SaleRow.sold_at, SaleRow.id)
+        )
+        return list(result.scalars())
+
+    async def claim_for_global(self, merchant_id: int, sale_ids: list[int], global_invoice_id: int) -> int:
+        """Move OPEN sales without an invoice into a factura global; returns how many moved.
+
+        Conditional on status OPEN: a sale a concurrent request changed (a self-invoice
+        claim, a cancellation, another global invoice) is left alone."""
+        moved = 0
+        for i in range(0, len(sale_ids), _CHUNK):
+            result = await self.session.execute(
+                update(SaleRow)
+                .where(SaleRow.merchant_id == merchant_id, SaleRow.id.in_(sale_ids[i:i + _CHUNK]),
+                       SaleRow.status == "OPEN", ~_has_invoice())
+                .values(status="IN_GLOBAL_INVOICE", global_invoice_id=global_invoice_id)
+                .execution_options(synchronize_session=False)
+            )
+            moved += result.rowcount
+        return moved
+
+    async def release_self_invoiced_from_global(self, merchant_id: int, global_invoice_id: int) -> int:
+        """Give back the sales of a factura global that have a self-invoice row after all.
+
+        On PostgreSQL (read committed) the claim's UPDATE waits for a self-invoice claim
+        holding the sale's row lock, then sees the sale still OPEN; this statement runs
+        with a fresh snapshot and sees that claim's committed invoice row."""
+        result = await self.session.execute(
+            update(SaleRow)
+            .where(SaleRow.merchant_id == merchant_id, SaleRow.global_invoice_id == global_invoice_id, _has_invoice())
+            .values(status="OPEN", global_invoice_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount
+
+    async def in_global(self, merchant_id: int, global_invoice_id: int) -> list[SaleRow]:
+        result = await self.session.execute(
+            select(SaleRow)
+            .where(SaleRow.merchant_id == merchant_id, SaleRow.global_invoice_id == global_invoice_id)
+            .order_by(SaleRow.sold_at, SaleRow.id)
+            .execution_options(populate_existing=True)
+        )
+        return list(result.scalars())
+
+    async def count_open_without_invoice(self, merchant_id: int, start: datetime, end: datetime) -> int:
+        result = await self.session.execute(
+            select(func.count()).select_from(SaleRow)
+            .where(SaleRow.merchant_id == merchant_id, SaleRow.status == "OPEN",
+                   SaleRow.sold_at >= start, SaleRow.sold_at < end, ~_has_invoice())
+        )
+        return int(result.scalar_one())
+
+
+_CHUNK = 1000  # ids per statement: below SQLite's and asyncpg's bound-parameter limits
+
+
+def _has_invoice():
+    return select(InvoiceRow.id).where(InvoiceRow.sale_id == SaleRow.id).exists()
+
 
 class InvoiceRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -168,6 +242,57 @@ class InvoiceRepository:
                 or_(InvoiceRow.lease_until.is_(None), InvoiceRow.lease_until < now),
             )
             .values(lease_until=until, attempts=InvoiceRow.attempts + 1)
+        )
+        return result.rowcount == 1
+
+
+class GlobalInvoiceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: GlobalInvoiceRow) -> GlobalInvoiceRow:
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def by_id(self, global_invoice_id: int) -> GlobalInvoiceRow | None:
+        return await self.session.get(GlobalInvoiceRow, global_invoice_id, populate_existing=True)
+
+    async def by_public_id(self, public_id: str) -> GlobalInvoiceRow | None:
+        result = await self.session.execute(select(GlobalInvoiceRow).where(GlobalInvoiceRow.public_id == public_id))
+        return result.scalar_one_or_none()
+
+    async def by_period(self, merchant_id: int, periodicity: str, months: str, year: int) -> GlobalInvoiceRow | None:
+        result = await self.session.execute(
+            select(GlobalInvoiceRow).where(
+                GlobalInvoiceRow.merchant_id == merchant_id, GlobalInvoiceRow.periodicity == periodicity,
+                GlobalInvoiceRow.months == months, GlobalInvoiceRow.year == year,
+            ).execution_options(populate_existing=True)
+        )
+        return result.scalar_one_or_none()
+
+    async def page(self, merchant_id: int, first: int, after: tuple[datetime, int] | None) -> list[GlobalInvoiceRow]:
+        stmt = select(GlobalInvoiceRow).where(GlobalInvoiceRow.merchant_id == merchant_id)
+        if after is not None:
+            created_at, row_id = after
+            stmt = stmt.where(or_(
+                GlobalInvoiceRow.created_at < created_at,
+                and_(GlobalInvoiceRow.created_at == created_at, GlobalInvoiceRow.id < row_id),
+            ))
+        stmt = stmt.order_by(GlobalInvoiceRow.created_at.desc(), GlobalInvoiceRow.id.desc()).limit(first)
+        result = await self.session.execute(stmt)
+        return list(result.scalars())
+
+    async def try_lease(self, global_invoice_id: int, now: datetime, until: datetime) -> bool:
+        """Take the right to stamp a PENDING factura global, unless another request holds it."""
+        result = await self.session.execute(
+            update(GlobalInvoiceRow)
+            .where(
+                GlobalInvoiceRow.id == global_invoice_id,
+                GlobalInvoiceRow.status == "PENDING",
+                or_(GlobalInvoiceRow.lease_until.is_(None), GlobalInvoiceRow.lease_until < now),
+            )
+            .values(lease_until=until, attempts=GlobalInvoiceRow.attempts + 1)
         )
         return result.rowcount == 1
 

@@ -69,6 +69,8 @@ class SaleRow(SQLModel, table=True):
     status: str = Field(default="OPEN", max_length=20)
     customer_email: str | None = Field(default=None, max_length=254)
     created_at: datetime
+    # The factura global that took this sale (status IN_GLOBAL_INVOICE); null otherwise.
+    global_invoice_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
 
 
 class InvoiceRow(SQLModel, table=True):
@@ -95,6 +97,43 @@ class InvoiceRow(SQLModel, table=True):
     customer_use: str = Field(max_length=4)
     customer_email: str | None = Field(default=None, max_length=254)
     idempotency_key: str | None = Field(default=None, max_length=100)
+    uuid: str | None = Field(default=None, max_length=36, unique=True)
+    signed_xml: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    document_hash: str | None = Field(default=None, max_length=64)
+    stamped_xml: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    pdf: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    sandbox: bool = True
+    lease_until: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    issued_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class GlobalInvoiceRow(SQLModel, table=True):
+    """One factura global (CFDI to público en general) per merchant and period.
+
+    The unique (merchant, periodicity, months, year) is what makes issuing exactly-once;
+    the sales it covers point to it (sale.global_invoice_id)."""
+
+    __tablename__ = "global_invoice"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "periodicity", "months", "year", name="uq_global_invoice_period"),
+        UniqueConstraint("merchant_id", "series", "folio", name="uq_global_invoice_folio"),
+        Index("ix_global_invoice_merchant_created", "merchant_id", "created_at", "id"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(_BigId, primary_key=True, autoincrement=True))
+    public_id: str = Field(max_length=32, unique=True)  # "g" + hex: never an invoice's (all hex) id
+    merchant_id: int = Field(foreign_key="merchant.id")
+    series: str = Field(max_length=25)
+    folio: int
+    periodicity: str = Field(max_length=2)  # c_Periodicidad
+    months: str = Field(max_length=2)  # c_Meses
+    year: int
+    status: str = Field(default="PENDING", max_length=24)  # PENDING | ISSUED
+    total_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sale_count: int
     uuid: str | None = Field(default=None, max_length=36, unique=True)
     signed_xml: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     document_hash: str | None = Field(default=None, max_length=64)

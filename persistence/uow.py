@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence.db import WRITE_OPTION
 from persistence.repositories import (
     CounterRepository,
+    GlobalInvoiceRepository,
     InvoiceRepository,
     MerchantRepository,
     OutboxRepository,
@@ -34,6 +35,7 @@ class UnitOfWork:
         self.merchants = MerchantRepository(self.session)
         self.sales = SaleRepository(self.session)
         self.invoices = InvoiceRepository(self.session)
+        self.global_invoices = GlobalInvoiceRepository(self.session)
         self.outbox = OutboxRepository(self.session)
         self.throttle = ThrottleRepository(self.session)
         return self

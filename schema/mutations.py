@@ -7,7 +7,7 @@ from strawberry.types import Info
 from schema import types as t
 from schema.permissions import HasTicketToken, IsMerchant
 from schema.queries import portal_result_to_gql
-from services import merchants, portal
+from services import global_invoice, merchants, portal
 from services import sales as sales_service
 from services.errors import ValidationFailed
 from services.types import Customer
@@ -116,3 +116,24 @@ class Mutation:
         except ValidationFailed as exc:
             return t.InvalidSale(errors=t.to_field_errors(exc.problems))
         return t.SaleCancelled(sale=t.to_sale(row, merchant.company_number, services.public_url, None))
+
+    @strawberry.mutation(
+        permission_classes=[IsMerchant],
+        description="Issue (or return) the factura global to público en general for a period's tickets nobody self-invoiced.",
+    )
+    async def issue_global_invoice(self, info: Info, input: t.GlobalInvoiceInput) -> t.IssueGlobalInvoiceResult:
+        ctx = info.context
+        outcome = await global_invoice.issue_global_invoice(
+            ctx.services, ctx.merchant_id, input.periodicity, input.months, input.year
+        )
+        if isinstance(outcome, global_invoice.GlobalIssued):
+            return t.GlobalInvoiceIssued(
+                global_invoice=t.to_global_invoice(outcome.view.row, outcome.view.xml_url, outcome.view.pdf_url),
+                included_sales=outcome.included,
+                left_out_sales=outcome.left_out,
+            )
+        if isinstance(outcome, global_invoice.InvalidGlobal):
+            return t.InvalidGlobalInvoice(errors=t.to_field_errors(outcome.problems))
+        if isinstance(outcome, global_invoice.NothingToInvoice):
+            return t.NothingToInvoice(message=outcome.message, left_out_sales=outcome.left_out)
+        return t.StampingFailed(message=outcome.message, retryable=outcome.retryable)

@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from schema import types as t
 from schema.permissions import IsMerchant
-from services import catalogs, merchants, portal
+from services import catalogs, global_invoice, merchants, portal
 from services import sales as sales_service
 from services.errors import Forbidden, ValidationFailed
 from schema.errors import PublicError
@@ -117,6 +117,24 @@ class Query:
             for view in rows
         ]
         return t.InvoiceConnection(
+            edges=edges, page_info=t.PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None)
+        )
+
+    @strawberry.field(permission_classes=[IsMerchant], description="The merchant's facturas globales, newest first; first is capped at 100.")
+    async def global_invoices(self, info: Info, first: Optional[int] = 50, after: Optional[str] = None) -> t.GlobalInvoiceConnection:
+        ctx = info.context
+        try:
+            rows, has_next = await global_invoice.list_global_invoices(ctx.services, ctx.merchant_id, _page_size(first), after)
+        except ValidationFailed as exc:
+            raise PublicError(exc.problems[0].message, "BAD_REQUEST") from None
+        edges = [
+            t.GlobalInvoiceEdge(
+                node=t.to_global_invoice(view.row, view.xml_url, view.pdf_url),
+                cursor=sales_service.encode_cursor(view.row.created_at, view.row.id),
+            )
+            for view in rows
+        ]
+        return t.GlobalInvoiceConnection(
             edges=edges, page_info=t.PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None)
         )
 

@@ -421,3 +421,95 @@ def to_sale(row: SaleRow, merchant_company_number: str, public_url: str, invoice
             portal_url=sales_service.portal_url(public_url, merchant_company_number, row.reference, total),
         ),
     )
+
+
+# ---------------- factura global ----------------
+
+
+@strawberry.input
+class GlobalInvoiceInput:
+    periodicity: str = strawberry.field(description="c_Periodicidad: 04 mensual, 05 bimestral (Régimen 621 only)")
+    months: str = strawberry.field(description="c_Meses: 01-12 with mensual, 13 (enero-febrero) to 18 with bimestral")
+    year: int = strawberry.field(description="InformacionGlobal@Año: the year of issue or the one before")
+
+
+@strawberry.enum
+class GlobalInvoiceStatus(Enum):
+    PENDING = "PENDING"
+    ISSUED = "ISSUED"
+
+
+@strawberry.type
+class GlobalInvoice:
+    id: strawberry.ID
+    uuid: Optional[str] = strawberry.field(description="Folio fiscal from the TimbreFiscalDigital; null while PENDING")
+    series: str
+    folio: str
+    periodicity: str = strawberry.field(description="c_Periodicidad")
+    months: str = strawberry.field(description="c_Meses")
+    year: int
+    total: Decimal = strawberry.field(description="Sum of the tickets it covers, to the cent")
+    sale_count: int
+    status: GlobalInvoiceStatus
+    issued_at: Optional[datetime]
+    xml_url: Optional[str] = strawberry.field(description="Short-lived absolute URLs; a plain GET downloads the file")
+    pdf_url: Optional[str]
+    sandbox: bool = strawberry.field(default=True, description="True when stamped by the sandbox PAC: no fiscal validity")
+
+
+@strawberry.type
+class GlobalInvoiceIssued:
+    global_invoice: GlobalInvoice
+    included_sales: int = strawberry.field(description="Tickets in this factura global")
+    left_out_sales: int = strawberry.field(
+        description="Tickets of the period not in it: still inside their self-invoicing deadline, so still self-invoiceable"
+    )
+
+
+@strawberry.type
+class InvalidGlobalInvoice:
+    errors: list[FieldError]
+
+
+@strawberry.type
+class NothingToInvoice:
+    message: str
+    left_out_sales: int = strawberry.field(default=0, description="Tickets of the period still inside their deadline")
+
+
+IssueGlobalInvoiceResult = Annotated[
+    Union[GlobalInvoiceIssued, InvalidGlobalInvoice, NothingToInvoice, StampingFailed],
+    strawberry.union("IssueGlobalInvoiceResult"),
+]
+
+
+@strawberry.type
+class GlobalInvoiceEdge:
+    node: GlobalInvoice
+    cursor: str
+
+
+@strawberry.type
+class GlobalInvoiceConnection:
+    edges: list[GlobalInvoiceEdge]
+    page_info: PageInfo
+
+
+def to_global_invoice(row, xml_url: str | None = None, pdf_url: str | None = None) -> GlobalInvoice:
+    """From a persistence.tables.GlobalInvoiceRow."""
+    return GlobalInvoice(
+        id=strawberry.ID(row.public_id),
+        uuid=row.uuid,
+        series=row.series,
+        folio=str(row.folio),
+        periodicity=row.periodicity,
+        months=row.months,
+        year=row.year,
+        total=Decimal(row.total_cents) / 100,
+        sale_count=row.sale_count,
+        status=GlobalInvoiceStatus(row.status),
+        issued_at=row.issued_at,
+        xml_url=xml_url,
+        pdf_url=pdf_url,
+        sandbox=row.sandbox,
+    )

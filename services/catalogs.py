@@ -169,6 +169,26 @@ def postal_code(code: str) -> PostalCode | None:
     return _postal_codes().get(code)
 
 
+@cache
+def _periodicities() -> dict[str, str]:
+    return {r["id"]: r["texto"] for r in _rows("c_Periodicidad") if _current(r)}
+
+
+@cache
+def _months() -> dict[str, str]:
+    return {r["id"]: r["texto"] for r in _rows("c_Meses") if _current(r)}
+
+
+def periodicity(code: str) -> str | None:
+    """c_Periodicidad description (InformacionGlobal@Periodicidad), or None."""
+    return _periodicities().get(code)
+
+
+def month(code: str) -> str | None:
+    """c_Meses description (InformacionGlobal@Meses), or None."""
+    return _months().get(code)
+
+
 def time_zone_for(zip_code: str) -> ZoneInfo:
     pc = _postal_codes().get(zip_code)
     return ZoneInfo(pc.time_zone if pc else DEFAULT_ZONE)

@@ -245,6 +245,15 @@ async def _claim(services, merchant, sale, customer, idempotency_key, now):
         async with services.uow_factory(write=True) as uow:
             row = await uow.invoices.by_sale(sale.id)
             if row is None:
+                # Re-read the sale under its row lock: a factura global may have taken it
+                # since it was read (services/global_invoice.py claims only OPEN sales
+                # without an invoice row, so exactly one of the two wins).
+                current = await uow.sales.lock(merchant.id, sale.id)
+                if current is None or current.status != "OPEN":
+                    refusal = policy.refusal(current, merchant, now) if current is not None else None
+                    if refusal is None:
+                        return NotInvoiceable(policy.CANCELLED, None, "La venta ya no se puede facturar.")
+                    return NotInvoiceable(refusal.reason, refusal.deadline, refusal.message)
                 folio = await uow.counters.next(f"folio:{merchant.id}:{merchant.series}")
                 row = await uow.invoices.add(InvoiceRow(
                     public_id=secrets.token_hex(16), merchant_id=merchant.id, sale_id=sale.id,

@@ -89,6 +89,31 @@ class InvoiceRequest:
 
 
 @dataclass(frozen=True)
+class GlobalTicket:
+    """One ticket (sale) inside a factura global: its reference becomes NoIdentificacion."""
+
+    reference: str
+    lines: tuple[SaleLine, ...]
+    total: Decimal  # what the customer paid, to the cent
+    payment_form: str  # c_FormaPago of the sale
+
+
+@dataclass(frozen=True)
+class GlobalInvoiceRequest:
+    """Everything the engine needs to build one CFDI global to público en general
+    (RMF 2.7.1.24; Anexo 20, Guía de llenado del CFDI global)."""
+
+    issuer: Issuer
+    periodicity: str  # c_Periodicidad: 01 diario ... 05 bimestral
+    months: str  # c_Meses: 01-12, or 13-18 with bimestral
+    year: int  # InformacionGlobal@Año
+    tickets: tuple[GlobalTicket, ...]
+    series: str
+    folio: str
+    issued_at: datetime | None = None  # defaults to now in LugarExpedicion's zone
+
+
+@dataclass(frozen=True)
 class CsdMaterial:
     """A CSD as the engine needs it: DER certificate, DER PKCS#8 encrypted key, password.
 

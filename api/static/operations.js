@@ -9,6 +9,10 @@ export const operations = {
     "sha256": "98fbe6368899200960afc0680f1d67df0aac4bdee406989178c5b2a47f507d9f",
     "document": "# SAT usos del CFDI (c_UsoCFDI) the matrix allows for a régimen and person type. Anonymous.\nquery CfdiUses($taxRegime: String!, $personType: PersonType) {\n  cfdiUses(taxRegime: $taxRegime, personType: $personType) {\n    code\n    description\n  }\n}\n"
   },
+  "GlobalInvoicesPage": {
+    "sha256": "256d849aa9e53dd4c552e49affd4a6863d53c4c1af8cafd3449993ed18e21250",
+    "document": "# One page of the merchant's facturas globales, newest first (first: 1-100). Merchant token.\nquery GlobalInvoicesPage($first: Int = 50, $after: String) {\n  globalInvoices(first: $first, after: $after) {\n    edges {\n      cursor\n      node {\n        id\n        uuid\n        series\n        folio\n        periodicity\n        months\n        year\n        total\n        saleCount\n        status\n        issuedAt\n        xmlUrl\n        pdfUrl\n        sandbox\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}\n"
+  },
   "InvoiceStatus": {
     "sha256": "beaac467672a314221398f63bb9c80ffd5a130552297b45e0863494858155aae",
     "document": "# An invoice's status and fresh download links. Needs the invoice token\n# (InvoiceIssued.accessToken) or the owning merchant's token.\nquery InvoiceStatus($id: ID!) {\n  invoice(id: $id) {\n    id\n    uuid\n    series\n    folio\n    status\n    issuedAt\n    total\n    customerRfc\n    customerName\n    xmlUrl\n    pdfUrl\n    sandbox\n  }\n}\n"
@@ -16,6 +20,10 @@ export const operations = {
   "InvoicesPage": {
     "sha256": "64bf005bd21525f7d1b8b25768c35c797ce2c09f8ceaf7d357613e8930b8c4e8",
     "document": "# One page of the merchant's invoices, newest first (first: 1-100). Merchant token.\nquery InvoicesPage($first: Int = 50, $after: String) {\n  invoices(first: $first, after: $after) {\n    edges {\n      cursor\n      node {\n        id\n        uuid\n        series\n        folio\n        status\n        issuedAt\n        total\n        customerRfc\n        customerName\n        xmlUrl\n        pdfUrl\n        sandbox\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}\n"
+  },
+  "IssueGlobalInvoice": {
+    "sha256": "4845b8fc587e5aca45cbc5963f2b80e1601cb2abc127471230e445e61c4d0827",
+    "document": "# Issue (or, for a period already issued, return) the factura global to público en general\n# for the tickets of a period nobody self-invoiced. Merchant token.\nmutation IssueGlobalInvoice($input: GlobalInvoiceInput!) {\n  issueGlobalInvoice(input: $input) {\n    __typename\n    ... on GlobalInvoiceIssued {\n      includedSales\n      leftOutSales\n      globalInvoice {\n        id\n        uuid\n        series\n        folio\n        periodicity\n        months\n        year\n        total\n        saleCount\n        status\n        issuedAt\n        xmlUrl\n        pdfUrl\n        sandbox\n      }\n    }\n    ... on InvalidGlobalInvoice {\n      errors {\n        field\n        code\n        message\n      }\n    }\n    ... on NothingToInvoice {\n      message\n      leftOutSales\n    }\n    ... on StampingFailed {\n      message\n      retryable\n    }\n  }\n}\n"
   },
   "IssueInvoice": {
     "sha256": "8c3739262f2de8dec168b594d8808c889addfd01c6e738af4248c82393b99ec7",

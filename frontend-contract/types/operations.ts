@@ -38,6 +38,19 @@ export type GenericConceptInput = {
   unitKey?: InputMaybe<Scalars['String']['input']>;
 };
 
+export type GlobalInvoiceInput = {
+  /** c_Meses: 01-12 with mensual, 13 (enero-febrero) to 18 with bimestral */
+  months: Scalars['String']['input'];
+  /** c_Periodicidad: 04 mensual, 05 bimestral (Régimen 621 only) */
+  periodicity: Scalars['String']['input'];
+  /** InformacionGlobal@Año: the year of issue or the one before */
+  year: Scalars['Int']['input'];
+};
+
+export type GlobalInvoiceStatus =
+  | 'ISSUED'
+  | 'PENDING';
+
 export type InvoiceStatus =
   | 'CANCELLATION_PENDING'
   | 'CANCELLED'
@@ -126,6 +139,19 @@ export type GenericConceptInput = {
   unitKey?: string | null | undefined;
 };
 
+export type GlobalInvoiceInput = {
+  /** c_Meses: 01-12 with mensual, 13 (enero-febrero) to 18 with bimestral */
+  months: string;
+  /** c_Periodicidad: 04 mensual, 05 bimestral (Régimen 621 only) */
+  periodicity: string;
+  /** InformacionGlobal@Año: the year of issue or the one before */
+  year: number;
+};
+
+export type GlobalInvoiceStatus =
+  | 'ISSUED'
+  | 'PENDING';
+
 export type InvoiceStatus =
   | 'CANCELLATION_PENDING'
   | 'CANCELLED'
@@ -211,6 +237,14 @@ export type CfdiUsesQueryVariables = Exact<{
 
 export type CfdiUsesQuery = { cfdiUses: Array<{ code: string, description: string }> };
 
+export type GlobalInvoicesPageQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type GlobalInvoicesPageQuery = { globalInvoices: { edges: Array<{ cursor: string, node: { id: string, uuid: string | null, series: string, folio: string, periodicity: string, months: string, year: number, total: string, saleCount: number, status: GlobalInvoiceStatus, issuedAt: string | null, xmlUrl: string | null, pdfUrl: string | null, sandbox: boolean } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
 export type InvoiceStatusQueryVariables = Exact<{
   id: string | number;
 }>;
@@ -225,6 +259,18 @@ export type InvoicesPageQueryVariables = Exact<{
 
 
 export type InvoicesPageQuery = { invoices: { edges: Array<{ cursor: string, node: { id: string, uuid: string | null, series: string | null, folio: string | null, status: InvoiceStatus, issuedAt: string | null, total: string, customerRfc: string, customerName: string, xmlUrl: string | null, pdfUrl: string | null, sandbox: boolean } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type IssueGlobalInvoiceMutationVariables = Exact<{
+  input: GlobalInvoiceInput;
+}>;
+
+
+export type IssueGlobalInvoiceMutation = { issueGlobalInvoice:
+    | { __typename: 'GlobalInvoiceIssued', includedSales: number, leftOutSales: number, globalInvoice: { id: string, uuid: string | null, series: string, folio: string, periodicity: string, months: string, year: number, total: string, saleCount: number, status: GlobalInvoiceStatus, issuedAt: string | null, xmlUrl: string | null, pdfUrl: string | null, sandbox: boolean } }
+    | { __typename: 'InvalidGlobalInvoice', errors: Array<{ field: string, code: string, message: string }> }
+    | { __typename: 'NothingToInvoice', message: string, leftOutSales: number }
+    | { __typename: 'StampingFailed', message: string, retryable: boolean }
+   };
 
 export type IssueInvoiceMutationVariables = Exact<{
   input: IssueInvoiceInput;

@@ -36,7 +36,7 @@ Total = SubTotal - Descuento + traslados - retenciones, CFDI40119) are in `summa
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 
 from services import catalogs
@@ -77,6 +77,7 @@ class Concept:
     amount: Decimal  # Importe (= Base of the first tax), 2 decimals
     objeto_imp: str = OBJETO_IMP_SI
     transfers: tuple[Transfer, ...] = ()
+    no_identificacion: str | None = None  # NoIdentificacion; the ticket reference in a factura global
 
     @property
     def total(self) -> Decimal:
@@ -335,6 +336,42 @@ def build_concepts(
     return out
 
 
+# Factura global (CFDI to público en general, RMF 2.7.1.24). Anexo 20, Guía de llenado del
+# CFDI global, Conceptos: one Concepto per operation (ticket) with ClaveProdServ 01010101,
+# NoIdentificacion = the ticket's folio or operation number, Cantidad 1, ClaveUnidad ACT,
+# Descripcion "Venta", ValorUnitario = Importe = the ticket's amount before taxes, and the
+# ticket's own traslados. A ticket whose lines carry several tax treatments becomes one
+# Concepto per treatment (a Concepto carries one IVA rate), all with its reference.
+GLOBAL_PRODUCT_KEY = "01010101"  # c_ClaveProdServ "No existe en el catálogo"
+GLOBAL_UNIT_KEY = "ACT"  # c_ClaveUnidad "Actividad"
+GLOBAL_DESCRIPTION = "Venta"
+
+
+def build_global_concepts(tickets) -> list[Concept]:
+    """Conceptos of a factura global: per ticket and tax treatment; their totals add up to
+    Σ ticket.total exactly (each concept's Base + traslados == its share of the ticket).
+
+    `tickets`: iterable of services.types.GlobalTicket.
+    """
+    out: list[Concept] = []
+    for ticket in tickets:
+        groups: OrderedDict[_Treatment, Decimal] = OrderedDict()
+        for line in ticket.lines:
+            t = _treatment(line)
+            groups[t] = groups.get(t, Decimal(0)) + line.amount
+        if sum(groups.values(), Decimal(0)) != ticket.total:
+            raise ConceptError(f"ticket {ticket.reference!r}: lines add up to {sum(groups.values())}, not {ticket.total}")
+        for t, amount in groups.items():
+            if amount <= 0:
+                continue  # Traslado@Base must be > 0; a 0.00 group adds nothing
+            concept = _concept(amount, t, product_key=GLOBAL_PRODUCT_KEY, unit_key=GLOBAL_UNIT_KEY,
+                               description=GLOBAL_DESCRIPTION, quantity=Decimal(1))
+            out.append(replace(concept, no_identificacion=ticket.reference))
+    if not out:
+        raise ConceptError("nothing to invoice: every ticket amounts to 0.00")
+    return out
+
+
 def _generic_description(description: str, t: _Treatment, n_groups: int) -> str:
     if n_groups == 1:
         return description
@@ -386,6 +423,6 @@ def check_concept(c: Concept) -> list[str]:
 
 
 __all__ = [
-    "Concept", "ConceptError", "Totals", "Transfer", "TransferSummary", "build_concepts",
+    "Concept", "ConceptError", "Totals", "Transfer", "TransferSummary", "build_concepts", "build_global_concepts",
     "check_concept", "importe_limits", "summarize", "tax_limits",
 ]

@@ -49,8 +49,14 @@ def build_unsigned(
     issued_at: datetime,
     certificate_number: str,
     certificate_der: bytes,
+    global_information: tuple[str, str, int] | None = None,
 ):
-    """A satcfdi Comprobante with our amounts, NoCertificado and Certificado, no Sello."""
+    """A satcfdi Comprobante with our amounts, NoCertificado and Certificado, no Sello.
+
+    `global_information`: (Periodicidad, Meses, Año) of a factura global, written as
+    cfdi:InformacionGlobal (Anexo 20; required when Receptor@Rfc is XAXX010101000 and
+    Receptor@Nombre is "PUBLICO EN GENERAL").
+    """
     conceptos = [
         cfdi40.Concepto(
             clave_prod_serv=c.product_key,
@@ -59,6 +65,7 @@ def build_unsigned(
             descripcion=c.description,
             valor_unitario=c.unit_value,
             objeto_imp=c.objeto_imp,
+            no_identificacion=c.no_identificacion,
             impuestos=cfdi40.Impuestos(traslados=[
                 cfdi40.Traslado(impuesto=t.impuesto, tipo_factor=t.tipo_factor,
                                 tasa_o_cuota=t.tasa, importe=t.importe, base=t.base)
@@ -85,6 +92,9 @@ def build_unsigned(
         forma_pago=payment_form,
         metodo_pago=PAYMENT_METHOD_PUE,
         fecha=issued_at,
+        informacion_global=cfdi40.InformacionGlobal(
+            periodicidad=global_information[0], meses=global_information[1], ano=global_information[2],
+        ) if global_information else None,
     )
     # Our arithmetic wins over satcfdi's compute() (see module docstring).
     for node, c in zip(comprobante["Conceptos"], concepts):

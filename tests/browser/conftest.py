@@ -77,7 +77,10 @@ def live_server(tmp_path_factory):
         log.close()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API runs an event loop on the main thread
+# while it is started, and pytest-asyncio tests collected after this module would find a
+# loop already running. Stopping it when the module ends leaves the thread clean.
+@pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
         if os.environ.get("CI") == "true":
