@@ -82,7 +82,7 @@ async def run(url: str, requests: list[dict], concurrency: int, duration: float 
                     errors[f"http {status}"] = errors.get(f"http {status}", 0) + 1
                     continue
                 m = _TYPENAME.search(body)
-                kind = m.group(1).decode() if m else ("errors" if b'"errors"' in body else "other")
+                kind = m.group(1).decode() if m else ("errors" if b'"errors"' in body else "data")
                 kinds[kind] = kinds.get(kind, 0) + 1
                 sample.setdefault(kind, body[:300].decode(errors="replace"))
         finally:

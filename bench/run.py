@@ -194,7 +194,9 @@ def main() -> None:
             e["scale"] = scale(engine, cfg)
     if "pdf" in only:
         results["pdf"] = pdf(cfg)
-    path = save(f"{results['mode']}.json", results)
+    default_only = ap.get_default("only")
+    suffix = "" if args.only == default_only else "-" + args.only.replace(",", "-")
+    path = save(f"{results['mode']}{suffix}.json", results)
     from bench.report import table
 
     print(table(results))

@@ -21,8 +21,6 @@ held open across it.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,16 +28,13 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import IntegrityError
 
 from persistence.tables import GlobalInvoiceRow, MerchantRow
-from services import catalogs, policy
+from services import catalogs, issuing, policy
 from services import sales as sales_service
-from services.cfdi.engine import CfdiBuildError, build_signed_global_cfdi, global_period_problems
+from services.cfdi.engine import build_signed_global_cfdi, global_period_problems
 from services.container import Services
-from services.merchants import csd_material
-from services.portal import LEASE, RESIGN_AFTER, WAIT_FOR_OTHER, InvoiceView, StampFailed, _sealed_at, invoice_view
-from services.stamping import StampingError
+from services.issuing import LEASE, WAIT_FOR_OTHER, StampFailed
+from services.portal import InvoiceView, invoice_view
 from services.types import FieldProblem, GlobalInvoiceRequest, GlobalTicket, Issuer
-
-log = logging.getLogger(__name__)
 
 GLOBAL_SERIES = "GL"  # its own series: self-invoices keep theirs gapless
 MONTHLY, BIMONTHLY = "04", "05"  # c_Periodicidad
@@ -175,61 +170,37 @@ async def _claim(services: Services, merchant: MerchantRow, periodicity, months,
         await asyncio.sleep(0.1)
 
 
+GLOBAL_TEXTS = issuing.FailureTexts(
+    retryable="El servicio de timbrado no respondió a tiempo. La factura global conserva su folio "
+              "y sus tickets: intenta de nuevo en unos minutos.",
+    rejected="El servicio de timbrado rechazó la factura global ({code}).",
+)
+
+
 async def _seal_and_stamp(services: Services, merchant: MerchantRow, row: GlobalInvoiceRow, start, end):
-    try:
-        signed = row.signed_xml
-        if signed is None or _sealed_at(signed, merchant) < datetime.now(UTC) - RESIGN_AFTER:
-            async with services.uow_factory() as uow:
-                sales = await uow.sales.in_global(merchant.id, row.id)
-            request = GlobalInvoiceRequest(
-                issuer=Issuer(merchant.rfc, merchant.legal_name, merchant.tax_regime, merchant.zip_code),
-                periodicity=row.periodicity, months=row.months, year=row.year,
-                tickets=tuple(
-                    GlobalTicket(s.reference, sales_service.lines_from_json(s.lines_json), sales_service.total_of(s),
-                                 s.payment_form)
-                    for s in sales
-                ),
-                series=row.series, folio=str(row.folio),
-            )
-            csd = csd_material(services.box, merchant)
-            try:
-                result = await asyncio.to_thread(build_signed_global_cfdi, request, csd)
-            except CfdiBuildError as exc:
-                await _release(services, row.id, "; ".join(p.code for p in exc.problems))
-                return InvalidGlobal(exc.problems)
-            signed = result.xml
-            async with services.uow_factory(write=True) as uow:
-                fresh = await uow.global_invoices.by_id(row.id)
-                fresh.signed_xml, fresh.document_hash = signed, hashlib.sha256(signed).hexdigest()
-                fresh.updated_at = datetime.now(UTC)
-                uow.session.add(fresh)
-        try:
-            stamp = await services.pac.stamp(signed)
-        except StampingError as exc:
-            log.warning("stamping failed for global invoice %s: %s", row.public_id, exc)
-            await _release(services, row.id, f"{exc.code}: {exc}"[:500])
-            if exc.retryable:
-                return StampFailed("El servicio de timbrado no respondió a tiempo. La factura global conserva su folio "
-                                   "y sus tickets: intenta de nuevo en unos minutos.", True)
-            return StampFailed(f"El servicio de timbrado rechazó la factura global ({exc.code}).", False)
-        async with services.uow_factory(write=True) as uow:
-            fresh = await uow.global_invoices.by_id(row.id)
-            fresh.status, fresh.uuid, fresh.stamped_xml = "ISSUED", stamp.uuid, stamp.xml
-            fresh.issued_at, fresh.sandbox, fresh.lease_until = stamp.stamped_at, stamp.is_sandbox, None
-            fresh.last_error, fresh.updated_at = None, datetime.now(UTC)
-            uow.session.add(fresh)
-        return await _result(services, merchant, fresh, start, end)
-    except BaseException:
-        await asyncio.shield(_release(services, row.id, "interrupted"))
-        raise
+    async def build_request() -> GlobalInvoiceRequest:
+        async with services.uow_factory() as uow:
+            sales = await uow.sales.in_global(merchant.id, row.id)
+        return GlobalInvoiceRequest(
+            issuer=Issuer(merchant.rfc, merchant.legal_name, merchant.tax_regime, merchant.zip_code),
+            periodicity=row.periodicity, months=row.months, year=row.year,
+            tickets=tuple(
+                GlobalTicket(s.reference, sales_service.lines_from_json(s.lines_json), sales_service.total_of(s),
+                             s.payment_form)
+                for s in sales
+            ),
+            series=row.series, folio=str(row.folio),
+        )
 
-
-async def _release(services: Services, global_invoice_id: int, error: str) -> None:
-    async with services.uow_factory(write=True) as uow:
-        row = await uow.global_invoices.by_id(global_invoice_id)
-        if row is not None and row.status == "PENDING":
-            row.lease_until, row.last_error, row.updated_at = None, error[:500], datetime.now(UTC)
-            uow.session.add(row)
+    outcome = await issuing.seal_and_stamp(
+        services, issuing.GLOBAL_INVOICE, row, merchant,
+        build_request=build_request, build=build_signed_global_cfdi, texts=GLOBAL_TEXTS,
+    )
+    if isinstance(outcome, issuing.BuildRefused):
+        return InvalidGlobal(outcome.problems)
+    if isinstance(outcome, StampFailed):
+        return outcome
+    return await _result(services, merchant, outcome.row, start, end)
 
 
 # ---------------- reading ----------------

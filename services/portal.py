@@ -14,38 +14,30 @@ open across it:
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import logging
-import re
 import secrets
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 
 from persistence.tables import InvoiceRow, MerchantRow, SaleRow
-from services import catalogs, notifications, policy
+from services import catalogs, issuing, notifications, policy
 from services import sales as sales_service
-from services.cfdi.engine import CfdiBuildError, build_signed_cfdi
+from services.cfdi.engine import build_signed_cfdi
 from services.cfdi.rules import check_customer, normalize_legal_name, normalize_rfc, rfc_person_type
 from services.container import Services
-from services.merchants import csd_material
 from services.money import cents
 from services.security import DOWNLOAD, INVOICE, MERCHANT, TICKET, Claims
-from services.stamping import StampingError
 from services.throttle import keys_for
 from services.types import Customer, FieldProblem, GenericConceptConfig, InvoiceRequest, Issuer
-
-log = logging.getLogger(__name__)
 
 NOT_FOUND_MESSAGE = (
     "No encontramos un ticket con esos datos. Revisa el número de comercio, la referencia y el total "
     "tal como aparecen impresos en tu ticket."
 )
-LEASE = timedelta(seconds=60)  # longer than a PAC timeout: a stuck request's claim expires
-WAIT_FOR_OTHER = 30.0  # seconds a concurrent request waits for the winner's result
-RESIGN_AFTER = timedelta(hours=24)  # PACs refuse a Fecha older than 72 h: re-seal well before
+LEASE, WAIT_FOR_OTHER = issuing.LEASE, issuing.WAIT_FOR_OTHER
+StampFailed = issuing.StampFailed
 
 
 # ---------------- results ----------------
@@ -105,12 +97,6 @@ class Issued:
 @dataclass(frozen=True)
 class InvalidCustomer:
     problems: list[FieldProblem]
-
-
-@dataclass(frozen=True)
-class StampFailed:
-    message: str
-    retryable: bool
 
 
 def mask_rfc(rfc: str) -> str:
@@ -291,74 +277,43 @@ async def _claim(services, merchant, sale, customer, idempotency_key, now):
         await asyncio.sleep(0.1)
 
 
+SELF_INVOICE_TEXTS = issuing.FailureTexts(
+    retryable="El servicio de timbrado no respondió a tiempo. Tu ticket sigue disponible: intenta de nuevo en unos minutos.",
+    rejected="El servicio de timbrado rechazó la factura ({code}). Contacta al comercio.",
+)
+
+
 async def _seal_and_stamp(services: Services, merchant: MerchantRow, sale: SaleRow, row: InvoiceRow, customer: Customer):
-    try:
-        signed = row.signed_xml
-        if signed is None or _sealed_at(signed, merchant) < datetime.now(UTC) - RESIGN_AFTER:
-            request = InvoiceRequest(
-                issuer=Issuer(merchant.rfc, merchant.legal_name, merchant.tax_regime, merchant.zip_code),
-                customer=customer,
-                lines=sales_service.lines_from_json(sale.lines_json),
-                payment_form=sale.payment_form,
-                series=row.series,
-                folio=str(row.folio),
-                ticket_total=sales_service.total_of(sale),
-                generic_concept=GenericConceptConfig(
-                    merchant.generic_product_key, merchant.generic_unit_key, merchant.generic_description
-                ) if merchant.generic_concept_enabled else None,
-            )
-            csd = csd_material(services.box, merchant)
-            try:
-                result = await asyncio.to_thread(build_signed_cfdi, request, csd)
-            except CfdiBuildError as exc:
-                await _release(services, row.id, "; ".join(p.code for p in exc.problems))
-                return InvalidCustomer(exc.problems)
-            signed = result.xml
-            async with services.uow_factory(write=True) as uow:
-                fresh = await uow.invoices.by_id(row.id)
-                fresh.signed_xml, fresh.document_hash = signed, hashlib.sha256(signed).hexdigest()
-                fresh.updated_at = datetime.now(UTC)
-                uow.session.add(fresh)
-        try:
-            stamp = await services.pac.stamp(signed)
-        except StampingError as exc:
-            log.warning("stamping failed for invoice %s: %s", row.public_id, exc)
-            await _release(services, row.id, f"{exc.code}: {exc}"[:500])
-            if exc.retryable:
-                return StampFailed("El servicio de timbrado no respondió a tiempo. Tu ticket sigue disponible: intenta de nuevo en unos minutos.", True)
-            return StampFailed(f"El servicio de timbrado rechazó la factura ({exc.code}). Contacta al comercio.", False)
-        async with services.uow_factory(write=True) as uow:
-            fresh = await uow.invoices.by_id(row.id)
-            fresh.status, fresh.uuid, fresh.stamped_xml = "ISSUED", stamp.uuid, stamp.xml
-            fresh.issued_at, fresh.sandbox, fresh.lease_until = stamp.stamped_at, stamp.is_sandbox, None
-            fresh.last_error, fresh.updated_at = None, datetime.now(UTC)
-            uow.session.add(fresh)
-            await uow.sales.set_status(merchant.id, sale.id, "INVOICED")
-            if fresh.customer_email:
-                await notifications.enqueue(uow, "invoice", fresh.customer_email, fresh.id)
+    async def build_request() -> InvoiceRequest:
+        return InvoiceRequest(
+            issuer=Issuer(merchant.rfc, merchant.legal_name, merchant.tax_regime, merchant.zip_code),
+            customer=customer,
+            lines=sales_service.lines_from_json(sale.lines_json),
+            payment_form=sale.payment_form,
+            series=row.series,
+            folio=str(row.folio),
+            ticket_total=sales_service.total_of(sale),
+            generic_concept=GenericConceptConfig(
+                merchant.generic_product_key, merchant.generic_unit_key, merchant.generic_description
+            ) if merchant.generic_concept_enabled else None,
+        )
+
+    async def on_issued(uow, fresh: InvoiceRow) -> None:
+        await uow.sales.set_status(merchant.id, sale.id, "INVOICED")
         if fresh.customer_email:
-            notifications.kick(services)
-        return _issued(services, fresh)
-    except BaseException:
-        await asyncio.shield(_release(services, row.id, "interrupted"))
-        raise
+            await notifications.enqueue(uow, "invoice", fresh.customer_email, fresh.id)
 
-
-def _sealed_at(signed_xml: bytes, merchant: MerchantRow) -> datetime:
-    """Comprobante@Fecha of a sealed CFDI, local time of LugarExpedicion, as aware UTC."""
-    match = re.search(rb'\sFecha="([0-9T:-]{19})"', signed_xml)
-    if match is None:
-        return datetime.min.replace(tzinfo=UTC)
-    local = datetime.fromisoformat(match.group(1).decode()).replace(tzinfo=catalogs.time_zone_for(merchant.zip_code))
-    return local.astimezone(UTC)
-
-
-async def _release(services: Services, invoice_id: int, error: str) -> None:
-    async with services.uow_factory(write=True) as uow:
-        row = await uow.invoices.by_id(invoice_id)
-        if row is not None and row.status == "PENDING":
-            row.lease_until, row.last_error, row.updated_at = None, error[:500], datetime.now(UTC)
-            uow.session.add(row)
+    outcome = await issuing.seal_and_stamp(
+        services, issuing.INVOICE, row, merchant,
+        build_request=build_request, build=build_signed_cfdi, texts=SELF_INVOICE_TEXTS, on_issued=on_issued,
+    )
+    if isinstance(outcome, issuing.BuildRefused):
+        return InvalidCustomer(outcome.problems)
+    if isinstance(outcome, issuing.StampFailed):
+        return outcome
+    if outcome.row.customer_email:
+        notifications.kick(services)
+    return _issued(services, outcome.row)
 
 
 # ---------------- reading ----------------
