@@ -78,3 +78,22 @@ def test_production_refuses_default_secrets(tmp_path):
 
 async def test_health(http):
     assert (await http.get("/health")).json() == {"status": "ok"}
+
+
+async def test_validation_is_cached_across_requests():
+    # The limits' rules are built once, so a repeated document hits the validation cache.
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    from schema.app_schema import build_schema
+
+    cache = _get_validate_cache(256)
+    schema = build_schema()
+    query = '{ taxRegimes(personType: MORAL) { code } a: paymentForms { code } }'
+    assert (await schema.execute(query)).errors is None
+    before = cache.cache_info()
+    for _ in range(3):
+        assert (await schema.execute(query)).errors is None
+    after = cache.cache_info()
+    assert after.hits - before.hits == 3 and after.misses == before.misses
+    deep = await build_schema(max_depth=1).execute("{ sales { edges { node { id } } } }")
+    assert "depth" in deep.errors[0].message
