@@ -125,13 +125,6 @@ def lookup_and_issue(engine: str, cfg: dict, only: set[str], workers: int = 1) -
                     log(f"   {marks[-1]}")
                 out["memory_marks"] = marks
         out["memory_end"] = server.memory()
-    if "lookup" in only:
-        # The same lookup against the schema change recommended in BENCHMARKS.md (bench/server.py).
-        with Server(url, log=DATA / f"server-{engine}.log", env={"BENCH_SCHEMA": "stable-rules"}) as server:
-            g_reqs = [gql(TICKET_Q, {"c": m["company_number"], "r": r, "t": "1160.00"}) for r in refs]
-            load(server.base, g_reqs[:300], 8, once=True)
-            log(f"[{engine}] lookup, concurrency 64, schema with stable validation rules")
-            out["lookup_graphql_fixed"] = _summary(load(server.base, g_reqs, 64, duration=cfg["lookup_s"]))
     return out
 
 

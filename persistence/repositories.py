@@ -5,10 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import defer
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.tables import Counter, GlobalInvoiceRow, InvoiceRow, MerchantRow, OutboxMessageRow, SaleRow, ThrottleRow
+
+
+# The XML and PDF columns are large: lists and lookups never need them.
+_WITHOUT_FILES = (defer(InvoiceRow.signed_xml), defer(InvoiceRow.stamped_xml), defer(InvoiceRow.pdf))
 
 
 def _upsert(session: AsyncSession):
@@ -94,15 +99,20 @@ class SaleRepository:
         result = await self.session.execute(stmt)
         return list(result.scalars())
 
-    async def ticket(self, company_number: str, reference_key: str) -> tuple[SaleRow, MerchantRow] | None:
-        """The sale a ticket's printed data point to, with its merchant, in one query."""
+    async def ticket_with_invoice(
+        self, company_number: str, reference_key: str
+    ) -> tuple[SaleRow, MerchantRow, InvoiceRow | None] | None:
+        """A ticket lookup in one round trip: the sale, its merchant and its invoice, if any
+        (without the invoice's files)."""
         result = await self.session.execute(
-            select(SaleRow, MerchantRow)
+            select(SaleRow, MerchantRow, InvoiceRow)
             .join(MerchantRow, MerchantRow.id == SaleRow.merchant_id)
+            .outerjoin(InvoiceRow, InvoiceRow.sale_id == SaleRow.id)
             .where(MerchantRow.company_number == company_number, SaleRow.reference_key == reference_key)
+            .options(*_WITHOUT_FILES)
         )
         row = result.first()
-        return (row[0], row[1]) if row else None
+        return (row[0], row[1], row[2]) if row else None
 
     async def set_status(self, merchant_id: int, sale_id: int, status: str) -> None:
         await self.session.execute(
@@ -211,7 +221,9 @@ class InvoiceRepository:
         if not sale_ids:
             return {}
         result = await self.session.execute(
-            select(InvoiceRow).where(InvoiceRow.merchant_id == merchant_id, InvoiceRow.sale_id.in_(sale_ids))
+            select(InvoiceRow)
+            .where(InvoiceRow.merchant_id == merchant_id, InvoiceRow.sale_id.in_(sale_ids))
+            .options(*_WITHOUT_FILES)
         )
         return {row.sale_id: row for row in result.scalars()}
 
@@ -219,7 +231,7 @@ class InvoiceRepository:
         return await self.session.get(InvoiceRow, invoice_id)
 
     async def page(self, merchant_id: int, first: int, after: tuple[datetime, int] | None) -> list[InvoiceRow]:
-        stmt = select(InvoiceRow).where(InvoiceRow.merchant_id == merchant_id)
+        stmt = select(InvoiceRow).where(InvoiceRow.merchant_id == merchant_id).options(*_WITHOUT_FILES)
         if after is not None:
             created_at, invoice_id = after
             stmt = stmt.where(
@@ -337,6 +349,10 @@ class ThrottleRepository:
 
     async def get(self, key: str) -> ThrottleRow | None:
         return await self.session.get(ThrottleRow, key)
+
+    async def get_many(self, keys: list[str]) -> list[ThrottleRow]:
+        result = await self.session.execute(select(ThrottleRow).where(ThrottleRow.key.in_(keys)))
+        return list(result.scalars())
 
     async def hit(self, key: str, now: datetime, window_start_if_new: datetime) -> ThrottleRow:
         """Count one failure for key inside its window (upsert, safe across processes)."""

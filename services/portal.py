@@ -130,22 +130,24 @@ async def lookup_ticket(services: Services, company_number: str, reference: str,
     now = datetime.now(UTC)
     company_number = company_number.strip()
     keys = keys_for(client, company_number)
-    wait = await services.throttle.blocked_for(keys, now)
+    async with services.uow_factory() as uow:
+        # The throttle counters and the ticket in one transaction. Even the right data
+        # waits while the client is blocked: that is what stops guessing.
+        wait = await services.throttle.blocked_for(keys, now, uow)
+        # One query by (company number, reference); the total is compared after. Unknown
+        # company, unknown reference and wrong total then share one code path below.
+        found = None if wait else await uow.sales.ticket_with_invoice(
+            company_number[:20], sales_service.reference_key(reference)[:200])
     if wait:
         minutes = max(1, -(-wait // 60))
         return NotFoundResult(
             f"Demasiados intentos fallidos. Intenta de nuevo en {minutes} minuto{'s' if minutes != 1 else ''}.",
             retry_after_seconds=wait,
         )
-    # One query by (company number, reference); the total is compared after. Unknown
-    # company, unknown reference and wrong total then share one code path below.
-    async with services.uow_factory() as uow:
-        found = await uow.sales.ticket(company_number[:20], sales_service.reference_key(reference)[:200])
-        invoice = await uow.invoices.by_sale(found[0].id) if found else None
     if found is None or sales_service.total_of(found[0]) != cents(total):
         await services.throttle.fail(keys, now)
         return NotFoundResult(NOT_FOUND_MESSAGE)
-    sale, merchant = found
+    sale, merchant, invoice = found
     if invoice is not None and invoice.status != "PENDING":
         return _already(invoice)
     refusal = policy.refusal(sale, merchant, now)
