@@ -20,6 +20,7 @@ from typing import Any
 
 from persistence.tables import MerchantRow
 from services import catalogs
+from services.cfdi.csd import CsdError
 from services.cfdi.engine import CfdiBuildError
 from services.container import Services
 from services.merchants import csd_material
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)  # longer than a PAC timeout: a stuck request's claim expires
 WAIT_FOR_OTHER = 30.0  # seconds a concurrent request waits for the winner's result
 RESIGN_AFTER = timedelta(hours=24)  # PACs refuse a Fecha older than 72 h: re-seal well before
+
+CSD_PROBLEM = "El comercio no puede sellar facturas con su certificado (CSD) en este momento; avísale al comercio"
 
 INVOICE = "invoices"  # UnitOfWork repository names
 GLOBAL_INVOICE = "global_invoices"
@@ -102,6 +105,10 @@ async def seal_and_stamp(
             except CfdiBuildError as exc:
                 await release(services, repository, row.id, "; ".join(p.code for p in exc.problems))
                 return BuildRefused(exc.problems)
+            except CsdError as exc:
+                # The merchant's CSD (expired, revoked...): nothing the customer can fix.
+                await release(services, repository, row.id, f"{exc.code}: {exc.message}")
+                return StampFailed(f"{CSD_PROBLEM} ({exc.code}).", False)
             signed = result.xml
             async with services.uow_factory(write=True) as uow:
                 fresh = await getattr(uow, repository).by_id(row.id)

@@ -249,3 +249,23 @@ async def test_cancelled_sale_is_not_invoiceable_and_isolated(gql, merchant, oth
     c2 = next(e["node"]["id"] for e in sales if e["node"]["reference"] == "C-2")
     refused = (await client(cancel, {"id": c2}))["data"]["cancelSale"]
     assert refused["errors"][0]["code"] == "SALE_NOT_CANCELLABLE"
+
+
+async def test_merchant_csd_problem_is_an_honest_refusal(gql, merchant, monkeypatch):
+    from services import portal
+    from services.cfdi.csd import CsdError
+
+    def expired(request, csd):
+        raise CsdError("EXPIRED", "El certificado venció.")
+
+    row, client = merchant
+    await record(client)
+    token = (await lookup(gql, row))["ticketToken"]
+    monkeypatch.setattr(portal, "build_signed_cfdi", expired)
+    res = await issue(gql, token)
+    assert res["__typename"] == "StampingFailed" and res["retryable"] is False
+    assert "EXPIRED" in res["message"]
+    monkeypatch.undo()
+    # Nothing was lost: once the merchant fixes its CSD, the same ticket issues with folio 1.
+    assert (await lookup(gql, row))["__typename"] == "InvoiceableTicket"
+    assert (await issue(gql, token))["invoice"]["folio"] == "1"
