@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 metadata = SQLModel.metadata
@@ -73,12 +73,22 @@ class SaleRow(SQLModel, table=True):
     global_invoice_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
 
 
+# The predicate of the partial unique index below, written once for both engines and for
+# migration 0003 (which must create exactly this index: tests/persistence/test_migrations.py).
+INVOICE_SALE_ACTIVE_WHERE = "status <> 'CANCELLED'"
+
+
 class InvoiceRow(SQLModel, table=True):
-    """One CFDI per sale. The unique sale_id is what makes issuing exactly-once."""
+    """One live CFDI per sale. The partial unique index on sale_id (every status but
+    CANCELLED) is what makes issuing exactly-once; a cancelled invoice steps aside so the
+    sale can be invoiced again, with a new folio."""
 
     __tablename__ = "invoice"
     __table_args__ = (
-        UniqueConstraint("sale_id", name="uq_invoice_sale"),
+        Index(
+            "uq_invoice_sale_active", "sale_id", unique=True,
+            sqlite_where=text(INVOICE_SALE_ACTIVE_WHERE), postgresql_where=text(INVOICE_SALE_ACTIVE_WHERE),
+        ),
         UniqueConstraint("merchant_id", "series", "folio", name="uq_invoice_folio"),
         Index("ix_invoice_merchant_created", "merchant_id", "created_at", "id"),
     )
@@ -107,6 +117,11 @@ class InvoiceRow(SQLModel, table=True):
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=500)
     issued_at: datetime | None = None
+    # Cancellation (CANCELLATION_PENDING / CANCELLED): SAT's c_MotivoCancelacion, the
+    # FolioSustitucion given with motivo 01, and when the PAC reported it cancelled.
+    cancellation_reason: str | None = Field(default=None, max_length=2)
+    replacement_uuid: str | None = Field(default=None, max_length=36)
+    cancelled_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

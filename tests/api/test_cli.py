@@ -80,3 +80,26 @@ async def test_cli_merchant_logs_in_and_works(cli_env, gql, settings):
     assert (await client(SET_ENABLED, {"e": False}))["data"]["setSelfInvoicing"]["enabled"] is False
     assert (await client(RECORD, {"i": sale_input()}))["data"]["recordSale"]["__typename"] == "SaleRecorded"
     assert (await client(ME))["data"]["me"]["rfc"] == "EKU9003173C9"
+
+
+def test_multiworker_listener_keeps_tcp_nodelay():
+    # uvicorn issue #3149: with --workers N the listener had proto 0 and asyncio skipped
+    # TCP_NODELAY on accepted sockets (every keep-alive response then waited ~40 ms).
+    import socket
+
+    from uvicorn.config import Config
+
+    from api.cli import _keep_tcp_nodelay
+
+    _keep_tcp_nodelay()
+    sock = Config(app="api.asgi:app", host="127.0.0.1", port=0).bind_socket()
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        sock.listen()
+        client = socket.create_connection(sock.getsockname())
+        accepted, _ = sock.accept()
+        assert accepted.proto == socket.IPPROTO_TCP  # what asyncio checks before TCP_NODELAY
+        accepted.close()
+        client.close()
+    finally:
+        sock.close()
