@@ -16,6 +16,12 @@ from persistence.tables import Counter, GlobalInvoiceRow, InvoiceRow, MerchantRo
 _WITHOUT_FILES = (defer(InvoiceRow.signed_xml), defer(InvoiceRow.stamped_xml), defer(InvoiceRow.pdf))
 
 
+def _live_invoice():
+    """A sale's invoice is its one row that is not CANCELLED (the partial unique index
+    uq_invoice_sale_active keeps it to one); cancelled rows stay only as history."""
+    return InvoiceRow.status != "CANCELLED"
+
+
 def _upsert(session: AsyncSession):
     return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
 
@@ -102,12 +108,12 @@ class SaleRepository:
     async def ticket_with_invoice(
         self, company_number: str, reference_key: str
     ) -> tuple[SaleRow, MerchantRow, InvoiceRow | None] | None:
-        """A ticket lookup in one round trip: the sale, its merchant and its invoice, if any
-        (without the invoice's files)."""
+        """A ticket lookup in one round trip: the sale, its merchant and its live
+        (not cancelled) invoice, if any (without the invoice's files)."""
         result = await self.session.execute(
             select(SaleRow, MerchantRow, InvoiceRow)
             .join(MerchantRow, MerchantRow.id == SaleRow.merchant_id)
-            .outerjoin(InvoiceRow, InvoiceRow.sale_id == SaleRow.id)
+            .outerjoin(InvoiceRow, and_(InvoiceRow.sale_id == SaleRow.id, _live_invoice()))
             .where(MerchantRow.company_number == company_number, SaleRow.reference_key == reference_key)
             .options(*_WITHOUT_FILES)
         )
@@ -118,6 +124,16 @@ class SaleRepository:
         await self.session.execute(
             update(SaleRow).where(SaleRow.merchant_id == merchant_id, SaleRow.id == sale_id).values(status=status)
         )
+
+    async def move_status(self, merchant_id: int, sale_id: int, from_status: str, to_status: str) -> bool:
+        """Change the sale's status only if it still is `from_status` (compare-and-set)."""
+        result = await self.session.execute(
+            update(SaleRow)
+            .where(SaleRow.merchant_id == merchant_id, SaleRow.id == sale_id, SaleRow.status == from_status)
+            .values(status=to_status)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
 
     async def lock(self, merchant_id: int, sale_id: int) -> SaleRow | None:
         """The sale as committed now, row-locked until the transaction ends (PostgreSQL
@@ -191,7 +207,8 @@ _CHUNK = 1000  # ids per statement: below SQLite's and asyncpg's bound-parameter
 
 
 def _has_invoice():
-    return select(InvoiceRow.id).where(InvoiceRow.sale_id == SaleRow.id).exists()
+    """The sale has a live self-invoice; a cancelled one does not count."""
+    return select(InvoiceRow.id).where(InvoiceRow.sale_id == SaleRow.id, _live_invoice()).exists()
 
 
 class InvoiceRepository:
@@ -214,7 +231,10 @@ class InvoiceRepository:
         return result.scalar_one_or_none()
 
     async def by_sale(self, sale_id: int) -> InvoiceRow | None:
-        result = await self.session.execute(select(InvoiceRow).where(InvoiceRow.sale_id == sale_id))
+        """The sale's live invoice (PENDING, ISSUED or CANCELLATION_PENDING), if any."""
+        result = await self.session.execute(
+            select(InvoiceRow).where(InvoiceRow.sale_id == sale_id, _live_invoice())
+        )
         return result.scalar_one_or_none()
 
     async def by_sales(self, merchant_id: int, sale_ids: list[int]) -> dict[int, InvoiceRow]:
@@ -222,10 +242,32 @@ class InvoiceRepository:
             return {}
         result = await self.session.execute(
             select(InvoiceRow)
-            .where(InvoiceRow.merchant_id == merchant_id, InvoiceRow.sale_id.in_(sale_ids))
+            .where(InvoiceRow.merchant_id == merchant_id, InvoiceRow.sale_id.in_(sale_ids), _live_invoice())
             .options(*_WITHOUT_FILES)
         )
         return {row.sale_id: row for row in result.scalars()}
+
+    async def owned_by_uuid(self, merchant_id: int, uuid: str) -> InvoiceRow | None:
+        result = await self.session.execute(
+            select(InvoiceRow).where(InvoiceRow.merchant_id == merchant_id, InvoiceRow.uuid == uuid)
+            .options(*_WITHOUT_FILES)
+        )
+        return result.scalar_one_or_none()
+
+    async def record_cancellation(
+        self, invoice_id: int, status: str, reason: str, replacement_uuid: str | None,
+        cancelled_at: datetime | None, now: datetime,
+    ) -> bool:
+        """Move an ISSUED (or CANCELLATION_PENDING) invoice to `status`; False when a
+        concurrent request moved it first (compare-and-set, so its sale changes once)."""
+        result = await self.session.execute(
+            update(InvoiceRow)
+            .where(InvoiceRow.id == invoice_id, InvoiceRow.status.in_(("ISSUED", "CANCELLATION_PENDING")))
+            .values(status=status, cancellation_reason=reason, replacement_uuid=replacement_uuid,
+                    cancelled_at=cancelled_at, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
 
     async def by_id(self, invoice_id: int) -> InvoiceRow | None:
         return await self.session.get(InvoiceRow, invoice_id)

@@ -7,7 +7,7 @@ from strawberry.types import Info
 from schema import types as t
 from schema.permissions import HasTicketToken, IsMerchant
 from schema.queries import portal_result_to_gql
-from services import global_invoice, merchants, portal
+from services import cancellation, global_invoice, merchants, portal
 from services import sales as sales_service
 from services.errors import ValidationFailed
 from services.types import Customer
@@ -116,6 +116,22 @@ class Mutation:
         except ValidationFailed as exc:
             return t.InvalidSale(errors=t.to_field_errors(exc.problems))
         return t.SaleCancelled(sale=t.to_sale(row, merchant.company_number, services.public_url, None))
+
+    @strawberry.mutation(
+        permission_classes=[IsMerchant],
+        description="Cancel a self-invoice with SAT through the PAC (c_MotivoCancelacion 01-04). "
+        "Idempotent: an already cancelled invoice is returned as it is.",
+    )
+    async def cancel_invoice(self, info: Info, input: t.CancelInvoiceInput) -> t.CancelInvoiceResult:
+        ctx = info.context
+        outcome = await cancellation.cancel_invoice(
+            ctx.services, ctx.merchant_id, str(input.id), input.reason, input.replacement_uuid
+        )
+        if isinstance(outcome, cancellation.Cancelled):
+            return t.InvoiceCancelled(invoice=t.to_invoice(outcome.view.row, outcome.view.xml_url, outcome.view.pdf_url))
+        if isinstance(outcome, cancellation.InvalidCancellation):
+            return t.InvalidCancellation(errors=t.to_field_errors(outcome.problems))
+        return t.StampingFailed(message=outcome.message, retryable=outcome.retryable)
 
     @strawberry.mutation(
         permission_classes=[IsMerchant],

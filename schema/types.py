@@ -142,6 +142,13 @@ class Invoice:
     xml_url: Optional[str] = strawberry.field(description="Short-lived absolute URLs; a plain GET downloads the file")
     pdf_url: Optional[str]
     sandbox: bool = strawberry.field(default=True, description="True when stamped by the sandbox PAC: no fiscal validity")
+    cancellation_reason: Optional[str] = strawberry.field(
+        default=None, description="c_MotivoCancelacion (01-04) once CANCELLATION_PENDING or CANCELLED"
+    )
+    replacement_uuid: Optional[str] = strawberry.field(
+        default=None, description="With motivo 01: the UUID of the invoice that replaces this one (FolioSustitucion)"
+    )
+    cancelled_at: Optional[datetime] = strawberry.field(default=None, description="When SAT reported it cancelled")
 
 
 @strawberry.type
@@ -164,6 +171,37 @@ class StampingFailed:
 IssueInvoiceResult = Annotated[
     Union[InvoiceIssued, InvalidCustomerData, TicketAlreadyInvoiced, TicketNotInvoiceable, StampingFailed],
     strawberry.union("IssueInvoiceResult"),
+]
+
+
+@strawberry.input
+class CancelInvoiceInput:
+    id: strawberry.ID = strawberry.field(description="The invoice's id (Invoice.id)")
+    reason: str = strawberry.field(
+        description="SAT c_MotivoCancelacion: 01 errores con relación (needs replacementUuid), 02 errores sin "
+        "relación, 03 no se llevó a cabo la operación, 04 operación nominativa relacionada en una factura global"
+    )
+    replacement_uuid: Optional[str] = strawberry.field(
+        default=None, description="Only with reason 01: UUID of another ISSUED invoice of the merchant that replaces this one"
+    )
+
+
+@strawberry.type
+class InvoiceCancelled:
+    invoice: Invoice = strawberry.field(
+        description="CANCELLED (or CANCELLATION_PENDING while SAT waits for the receptor). With 03 the sale is "
+        "cancelled; with 01, 02 or 04 its ticket can be invoiced again (a new folio)."
+    )
+
+
+@strawberry.type
+class InvalidCancellation:
+    errors: list[FieldError]
+
+
+CancelInvoiceResult = Annotated[
+    Union[InvoiceCancelled, InvalidCancellation, StampingFailed],
+    strawberry.union("CancelInvoiceResult"),
 ]
 
 # ---------------- merchant ----------------
@@ -402,6 +440,9 @@ def to_invoice(row: InvoiceRow, xml_url: str | None = None, pdf_url: str | None 
         xml_url=xml_url,
         pdf_url=pdf_url,
         sandbox=row.sandbox,
+        cancellation_reason=row.cancellation_reason,
+        replacement_uuid=row.replacement_uuid,
+        cancelled_at=row.cancelled_at,
     )
 
 

@@ -17,6 +17,15 @@ export type Scalars = {
   Decimal: { input: string; output: string; }
 };
 
+export type CancelInvoiceInput = {
+  /** The invoice's id (Invoice.id) */
+  id: Scalars['ID']['input'];
+  /** SAT c_MotivoCancelacion: 01 errores con relación (needs replacementUuid), 02 errores sin relación, 03 no se llevó a cabo la operación, 04 operación nominativa relacionada en una factura global */
+  reason: Scalars['String']['input'];
+  /** Only with reason 01: UUID of another ISSUED invoice of the merchant that replaces this one */
+  replacementUuid?: InputMaybe<Scalars['String']['input']>;
+};
+
 export type CustomerInput = {
   cfdiUse: Scalars['String']['input'];
   /** Where to send the XML and PDF */
@@ -116,6 +125,15 @@ export type TaxInput = {
   rate?: InputMaybe<Scalars['Decimal']['input']>;
   /** IVA or IEPS */
   type: Scalars['String']['input'];
+};
+
+export type CancelInvoiceInput = {
+  /** The invoice's id (Invoice.id) */
+  id: string | number;
+  /** SAT c_MotivoCancelacion: 01 errores con relación (needs replacementUuid), 02 errores sin relación, 03 no se llevó a cabo la operación, 04 operación nominativa relacionada en una factura global */
+  reason: string;
+  /** Only with reason 01: UUID of another ISSUED invoice of the merchant that replaces this one */
+  replacementUuid?: string | null | undefined;
 };
 
 export type CustomerInput = {
@@ -218,6 +236,17 @@ export type TaxInput = {
   /** IVA or IEPS */
   type: string;
 };
+
+export type CancelInvoiceMutationVariables = Exact<{
+  input: CancelInvoiceInput;
+}>;
+
+
+export type CancelInvoiceMutation = { cancelInvoice:
+    | { __typename: 'InvalidCancellation', errors: Array<{ field: string, code: string, message: string }> }
+    | { __typename: 'InvoiceCancelled', invoice: { id: string, uuid: string | null, series: string | null, folio: string | null, status: InvoiceStatus, cancellationReason: string | null, replacementUuid: string | null, cancelledAt: string | null } }
+    | { __typename: 'StampingFailed', message: string, retryable: boolean }
+   };
 
 export type CancelSaleMutationVariables = Exact<{
   id: string | number;
