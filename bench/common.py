@@ -88,7 +88,7 @@ class Server:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [PY, "-m", "uvicorn", "bench.server:app", "--host", "127.0.0.1", "--port", str(self.port),
+            [PY, "-m", "bench.uvicorn_nodelay", "bench.server:app", "--host", "127.0.0.1", "--port", str(self.port),
              "--log-level", "warning", "--no-access-log", "--workers", str(self.workers)],
             cwd=ROOT, env={**server_env(self.database_url), **self.env}, stdout=out, stderr=out,
         )
