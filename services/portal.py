@@ -231,12 +231,16 @@ async def _claim(services, merchant, sale, customer, idempotency_key, now):
     """Take the right to stamp this sale's invoice; or the result of whoever has it."""
     try:
         async with services.uow_factory(write=True) as uow:
+            # Lock the sale row first, then look for its invoice. Locking it only after
+            # an invoice-less read deadlocked on PostgreSQL: a late request held the sale
+            # and waited on the unique index for the winner's row, while the winner's
+            # final transaction held that row and waited for the sale (tests/api/
+            # test_multiprocess.py). The lock also re-reads the sale: a factura global may
+            # have taken it since (services/global_invoice.py claims only OPEN sales
+            # without an invoice row, so exactly one of the two wins).
+            current = await uow.sales.lock(merchant.id, sale.id)
             row = await uow.invoices.by_sale(sale.id)
             if row is None:
-                # Re-read the sale under its row lock: a factura global may have taken it
-                # since it was read (services/global_invoice.py claims only OPEN sales
-                # without an invoice row, so exactly one of the two wins).
-                current = await uow.sales.lock(merchant.id, sale.id)
                 if current is None or current.status != "OPEN":
                     refusal = policy.refusal(current, merchant, now) if current is not None else None
                     if refusal is None:

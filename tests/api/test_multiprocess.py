@@ -73,7 +73,9 @@ def test_two_processes_issue_once(pg_url, tmp_path):
                 async def gql(port, query, variables, token=None):
                     headers = {"Authorization": f"Bearer {token}"} if token else {}
                     r = await client.post(f"http://127.0.0.1:{port}/graphql", json={"query": query, "variables": variables}, headers=headers)
-                    return r.json()["data"]
+                    body = r.json()
+                    assert body.get("data") is not None, body
+                    return body["data"]
 
                 await gql(ports[0], RECORD, {"i": sale_input("MP-1")}, merchant_token)
                 ticket = (await gql(ports[1], TICKET, {"c": merchant.company_number, "r": "MP-1", "t": "1160.00"}))["ticket"]
