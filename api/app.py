@@ -7,12 +7,14 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
+from api.persisted import PersistedOperations
 from api.settings import Settings, get_settings
 from persistence.db import create_engine, session_factory
 from persistence.uow import uow_factory
@@ -57,9 +59,6 @@ def build_services(settings: Settings, engine=None, *, pdf_inline: bool = False)
     return services
 
 
-from api.persisted import PersistedOperations  # noqa: E402 - the one import the view needs
-
-
 class GraphQLView(PersistedOperations, GraphQL):
     def __init__(self, services: Services, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -87,7 +86,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     async def health(request: Request) -> Response:
         async with services.uow_factory() as uow:
-            await uow.session.execute(__import__("sqlalchemy").text("SELECT 1"))
+            await uow.session.execute(text("SELECT 1"))
         return JSONResponse({"status": "ok"})
 
     async def download(request: Request) -> Response:

@@ -16,13 +16,11 @@ import collections
 import json
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
 from bench import seed
-from bench.common import CUSTOMER, DATA, ISSUE_Q, PY, ROOT, TICKET_Q, Server, main_url
+from bench.common import CUSTOMER, DATA, ISSUE_Q, PY, TICKET_Q, Server, main_url
 from bench.run import _tokens, gql, load
 
 GROUPS = [

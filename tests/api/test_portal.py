@@ -11,7 +11,7 @@ from lxml import etree
 from services.cfdi.verify import verify_seal
 from services.cfdi.xsd import validate_xml
 from services.stamping import verify_tfd
-from tests.api.test_merchant_api import RECORD, SET_ENABLED, UPDATE_GENERIC, UPDATE_SETTINGS, sale_input
+from tests.api.test_merchant_api import RECORD, SET_ENABLED, UPDATE_GENERIC, sale_input
 
 TICKET = """query($c: String!, $r: String!, $t: Decimal!) { ticket(companyNumber: $c, reference: $r, total: $t) {
   __typename
@@ -58,7 +58,7 @@ async def test_lookup_not_found_answers_alike(gql, merchant):
     assert found["concepts"] == [{"description": "Producto", "quantity": "2.00", "amount": "1160.00"}]
 
 
-async def test_happy_path_issue_and_download(gql, merchant, http):
+async def test_happy_path_issue_and_download(gql, merchant, http, services):
     row, client = merchant
     await record(client)
     ticket = await lookup(gql, row)
@@ -74,6 +74,7 @@ async def test_happy_path_issue_and_download(gql, merchant, http):
     xml = xml_resp.content
     assert validate_xml(xml) == []
     assert verify_seal(xml)
+    assert verify_tfd(xml, services.pac.certificate_der())  # the sandbox's SelloSAT verifies
     root = etree.fromstring(xml)
     assert root.get("Total") == "1160.00"
     pdf_resp = await http.get(inv["pdfUrl"].replace("http://testserver", ""))
