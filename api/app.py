@@ -9,11 +9,14 @@ from pathlib import Path
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
+from api.middleware import BodySizeLimit
 from api.persisted import PersistedOperations
 from api.settings import Settings, get_settings
 from persistence.db import create_engine, session_factory
@@ -141,6 +144,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         from api.portal_routes import portal_routes
 
         routes += portal_routes(STATIC)
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
+    if settings.cors_origins:
+        # SPAs served from the merchants' own domains call the API cross-origin. Tokens
+        # travel in the Authorization header, never in cookies: no credentials mode.
+        middleware.append(Middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"], max_age=600,
+        ))
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.services = services
     return app

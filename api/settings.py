@@ -54,6 +54,11 @@ class Settings(BaseSettings):
 
     redis_url: str = ""  # throttling counters in Redis when set, else in the database
 
+    # Origins allowed to call the API from a browser (a merchant's own portal domain);
+    # JSON list, e.g. ["https://facturas.mitienda.mx"]. Empty: same origin only.
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = 1 << 20
+
     max_query_depth: int = 10
     max_aliases: int = 15
     max_tokens: int = 2000

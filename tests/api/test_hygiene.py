@@ -97,3 +97,26 @@ async def test_validation_is_cached_across_requests():
     assert after.hits - before.hits == 3 and after.misses == before.misses
     deep = await build_schema(max_depth=1).execute("{ sales { edges { node { id } } } }")
     assert "depth" in deep.errors[0].message
+
+
+async def test_oversized_body_is_refused(http):
+    huge = b'{"query": "' + b" " * (1 << 20) + b'{ __typename }"}'
+    res = await http.post("/graphql", content=huge, headers={"content-type": "application/json"})
+    assert res.status_code == 413
+    ok = await http.post("/graphql", json={"query": "{ __typename }"})
+    assert ok.status_code == 200
+
+
+async def test_cors_only_for_configured_origins(sqlite_only, tmp_path):
+    settings = _settings(sqlite_only, tmp_path, "development")
+    settings.cors_origins = ["https://facturas.mitienda.mx"]
+    services, client = await _client(settings)
+    async with client:
+        pre = await client.options("/graphql", headers={
+            "origin": "https://facturas.mitienda.mx", "access-control-request-method": "POST",
+            "access-control-request-headers": "authorization,content-type"})
+        assert pre.status_code == 200
+        assert pre.headers["access-control-allow-origin"] == "https://facturas.mitienda.mx"
+        other = await client.post("/graphql", json={"query": "{ __typename }"}, headers={"origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+    await services.extras["engine"].dispose()
