@@ -25,6 +25,18 @@ def _page_size(first: int | None) -> int:
     return first
 
 
+async def _fetch_page(fetch, first: int | None, after: str | None):
+    """Call a service's page function; a bad cursor is the client's error, not a bug."""
+    try:
+        return await fetch(_page_size(first), after)
+    except ValidationFailed as exc:
+        raise PublicError(exc.problems[0].message, "BAD_REQUEST") from None
+
+
+def _page_info(edges: list, has_next: bool) -> t.PageInfo:
+    return t.PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None)
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="Public face of a merchant's portal; null when the company number is unknown.")
@@ -84,10 +96,8 @@ class Query:
         ctx = info.context
         services = ctx.services
         merchant = await merchants.get_merchant(services.uow_factory, ctx.merchant_id)
-        try:
-            rows, has_next, invoices = await sales_service.list_sales(services.uow_factory, merchant.id, _page_size(first), after)
-        except ValidationFailed as exc:
-            raise PublicError(exc.problems[0].message, "BAD_REQUEST") from None
+        rows, has_next, invoices = await _fetch_page(
+            lambda n, cursor: sales_service.list_sales(services.uow_factory, merchant.id, n, cursor), first, after)
         edges = [
             t.SaleEdge(
                 node=t.to_sale(
@@ -98,17 +108,13 @@ class Query:
             )
             for row in rows
         ]
-        return t.SaleConnection(
-            edges=edges, page_info=t.PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None)
-        )
+        return t.SaleConnection(edges=edges, page_info=_page_info(edges, has_next))
 
     @strawberry.field(permission_classes=[IsMerchant], description="Newest first; first is capped at 100.")
     async def invoices(self, info: Info, first: Optional[int] = 50, after: Optional[str] = None) -> t.InvoiceConnection:
         ctx = info.context
-        try:
-            rows, has_next = await portal.list_invoices(ctx.services, ctx.merchant_id, _page_size(first), after)
-        except ValidationFailed as exc:
-            raise PublicError(exc.problems[0].message, "BAD_REQUEST") from None
+        rows, has_next = await _fetch_page(
+            lambda n, cursor: portal.list_invoices(ctx.services, ctx.merchant_id, n, cursor), first, after)
         edges = [
             t.InvoiceEdge(
                 node=t.to_invoice(view.row, view.xml_url, view.pdf_url),
@@ -116,17 +122,13 @@ class Query:
             )
             for view in rows
         ]
-        return t.InvoiceConnection(
-            edges=edges, page_info=t.PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None)
-        )
+        return t.InvoiceConnection(edges=edges, page_info=_page_info(edges, has_next))
 
     @strawberry.field(permission_classes=[IsMerchant], description="The merchant's facturas globales, newest first; first is capped at 100.")
     async def global_invoices(self, info: Info, first: Optional[int] = 50, after: Optional[str] = None) -> t.GlobalInvoiceConnection:
         ctx = info.context
-        try:
-            rows, has_next = await global_invoice.list_global_invoices(ctx.services, ctx.merchant_id, _page_size(first), after)
-        except ValidationFailed as exc:
-            raise PublicError(exc.problems[0].message, "BAD_REQUEST") from None
+        rows, has_next = await _fetch_page(
+            lambda n, cursor: global_invoice.list_global_invoices(ctx.services, ctx.merchant_id, n, cursor), first, after)
         edges = [
             t.GlobalInvoiceEdge(
                 node=t.to_global_invoice(view.row, view.xml_url, view.pdf_url),
@@ -134,9 +136,7 @@ class Query:
             )
             for view in rows
         ]
-        return t.GlobalInvoiceConnection(
-            edges=edges, page_info=t.PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None)
-        )
+        return t.GlobalInvoiceConnection(edges=edges, page_info=_page_info(edges, has_next))
 
 
 def portal_result_to_gql(result):

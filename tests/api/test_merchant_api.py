@@ -138,6 +138,8 @@ async def test_sales_pagination_newest_first(merchant):
     assert [e["node"]["reference"] for e in page3["edges"]] == ["P-0"] and page3["pageInfo"]["hasNextPage"] is False
     too_many = await client(SALES, {"first": 101})
     assert too_many["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    bad_cursor = await client(SALES, {"first": 2, "after": "not-a-cursor"})
+    assert bad_cursor["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
 async def test_merchants_are_isolated(merchant, other_merchant):
