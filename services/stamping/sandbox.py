@@ -46,6 +46,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
+from services.cfdi.csd import certificate_number
+
 from . import _xml
 from .base import (
     CANCELLATION_REASONS,
@@ -64,7 +66,7 @@ from .base import (
     new_uuid,
     utc_now,
 )
-from .verify import certificate_number, find_tfd
+from .verify import find_tfd
 
 # RFC the sandbox writes as RfcProvCertif. It has the shape of a persona moral RFC
 # (tdCFDI:t_RFC_PM) and is used by the project only for sandbox stamps; any code that

@@ -7,14 +7,11 @@ serial number).
 """
 from __future__ import annotations
 
-import base64
-import binascii
-
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import serialization
 from lxml import etree
+
+from services.cfdi.verify import verify_tfd_seal
 
 from ._xml import CFDI_NS, TFD_NS, parse_strict, tfd_cadena
 
@@ -55,38 +52,17 @@ def load_certificate(data: bytes) -> x509.Certificate:
     return x509.load_der_x509_certificate(data)
 
 
-def certificate_number(certificate: x509.Certificate) -> str:
-    """SAT's NoCertificado: the serial number's bytes read as ASCII digits; falls back to
-    the decimal serial when the serial is not SAT-style."""
-    serial = certificate.serial_number
-    raw = serial.to_bytes((serial.bit_length() + 7) // 8 or 1, "big")
-    try:
-        text = raw.decode("ascii")
-    except UnicodeDecodeError:
-        return str(serial)
-    return text if text.isdigit() else str(serial)
-
-
 def verify_tfd(xml: bytes, certificate_der: bytes) -> bool:
     """True when the TFD's SelloSAT is a valid signature of its cadena by this
-    certificate and NoCertificadoSAT names this certificate. False for anything else
-    (no TFD, malformed XML, bad base64, another certificate)."""
-    certificate = load_certificate(certificate_der)
-    public_key = certificate.public_key()
-    if not isinstance(public_key, rsa.RSAPublicKey):
-        return False
+    certificate (DER or PEM) and NoCertificadoSAT names it. False for anything else
+    (no TFD or more than one, malformed XML, bad base64, another certificate).
+
+    The check itself is services.cfdi.verify.verify_tfd_seal; this adds PEM input and
+    refuses a comprobante with two TFDs."""
     try:
-        info = tfd_info(xml)
+        certificate = load_certificate(certificate_der)
+        if find_tfd(parse_strict(xml).getroot()) is None:
+            return False
     except ValueError:
         return False
-    if info["NoCertificadoSAT"] != certificate_number(certificate):
-        return False
-    try:
-        signature = base64.b64decode(info["SelloSAT"] or "", validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    try:
-        public_key.verify(signature, info["cadena"].encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
-    except InvalidSignature:
-        return False
-    return True
+    return verify_tfd_seal(xml, certificate.public_bytes(serialization.Encoding.DER))

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from services.cfdi.csd import certificate_number
 from services.stamping import tfd_info, verify_tfd
-from services.stamping.verify import certificate_number, load_certificate
+from services.stamping.verify import load_certificate
 
 from .conftest import SAMPLE_02, SAMPLES
 
