@@ -33,7 +33,7 @@ from services import sales as sales_service
 from services.cfdi.engine import build_signed_global_cfdi, global_period_problems
 from services.container import Services
 from services.issuing import LEASE, WAIT_FOR_OTHER, StampFailed
-from services.portal import InvoiceView, invoice_view
+from services.portal import InvoiceView, invoice_view, list_invoices
 from services.types import FieldProblem, GlobalInvoiceRequest, GlobalTicket, Issuer
 
 GLOBAL_SERIES = "GL"  # its own series: self-invoices keep theirs gapless
@@ -207,11 +207,4 @@ async def _seal_and_stamp(services: Services, merchant: MerchantRow, row: Global
 
 
 async def list_global_invoices(services: Services, merchant_id: int, first: int, after: str | None):
-    from services.errors import ValidationFailed
-
-    cursor = sales_service.decode_cursor(after) if after else None
-    if after and cursor is None:
-        raise ValidationFailed([FieldProblem("after", "CURSOR_INVALID", "El cursor no es válido.")])
-    async with services.uow_factory() as uow:
-        rows = await uow.global_invoices.page(merchant_id, first + 1, cursor)
-    return [invoice_view(services, r) for r in rows[:first]], len(rows) > first
+    return await list_invoices(services, merchant_id, first, after, repository=issuing.GLOBAL_INVOICE)

@@ -352,14 +352,13 @@ async def read_invoice(services: Services, audience: str, subject: str, public_i
     return invoice_view(services, row) if row is not None else None
 
 
-async def list_invoices(services: Services, merchant_id: int, first: int, after: str | None):
-    from services.errors import ValidationFailed
-
-    cursor = sales_service.decode_cursor(after) if after else None
-    if after and cursor is None:
-        raise ValidationFailed([FieldProblem("after", "CURSOR_INVALID", "El cursor no es válido.")])
+async def list_invoices(
+    services: Services, merchant_id: int, first: int, after: str | None, *, repository: str = issuing.INVOICE
+):
+    """A page of the merchant's invoices (or facturas globales), newest first."""
+    cursor = sales_service.parse_cursor(after)
     async with services.uow_factory() as uow:
-        rows = await uow.invoices.page(merchant_id, first + 1, cursor)
+        rows = await getattr(uow, repository).page(merchant_id, first + 1, cursor)
     return [invoice_view(services, r) for r in rows[:first]], len(rows) > first
 
 

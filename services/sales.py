@@ -285,11 +285,19 @@ def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
         return None
 
 
+def parse_cursor(after: str | None) -> tuple[datetime, int] | None:
+    """A page's `after` argument: None for the first page; ValidationFailed when forged."""
+    if not after:
+        return None
+    cursor = decode_cursor(after)
+    if cursor is None:
+        raise ValidationFailed([FieldProblem("after", "CURSOR_INVALID", "El cursor no es válido.")])
+    return cursor
+
+
 async def list_sales(uow_factory: UowFactory, merchant_id: int, first: int, after: str | None):
     """(rows, has_next, invoices by sale id). first is clamped to 1..MAX_PAGE by the caller."""
-    cursor = decode_cursor(after) if after else None
-    if after and cursor is None:
-        raise ValidationFailed([FieldProblem("after", "CURSOR_INVALID", "El cursor no es válido.")])
+    cursor = parse_cursor(after)
     async with uow_factory() as uow:
         rows = await uow.sales.page(merchant_id, first + 1, cursor)
         invoices = await uow.invoices.by_sales(merchant_id, [r.id for r in rows[:first]])
