@@ -6,8 +6,8 @@ import contextlib
 import logging
 from datetime import timedelta
 from pathlib import Path
+from typing import assert_never
 
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -23,13 +23,16 @@ from persistence.db import create_engine, session_factory
 from persistence.uow import uow_factory
 from schema.app_schema import build_schema
 from schema.context import Context
-from services import catalogs, documents, notifications
-from services.container import Services
-from services.mail import build_mailer
+from services import catalogs
+from services.invoicing import documents
+from services.kernel.results import Forbidden, NotFound
+from services.outbox import service as outbox
+from services.kernel.container import Services
+from services.outbox.mail import build_mailer
 from services.pdf.pool import PdfRenderer
-from services.security import DOWNLOAD, SecretBox, TokenError, TokenService
+from services.kernel.security import SecretBox, TokenService
 from services.stamping import build_pac
-from services.throttle import DatabaseThrottle, RedisThrottle
+from services.kernel.throttle import DatabaseThrottle, RedisThrottle
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -39,6 +42,7 @@ def build_services(settings: Settings, engine=None, *, pdf_inline: bool = False)
     engine = engine or create_engine(settings.database_url)
     uow = uow_factory(session_factory(engine))
     services = Services(
+        engine=engine,
         uow_factory=uow,
         tokens=TokenService(settings.jwt_secret, settings.jwt_issuer, settings.jwt_previous_secrets),
         box=SecretBox(settings.encryption_secret),
@@ -55,10 +59,9 @@ def build_services(settings: Settings, engine=None, *, pdf_inline: bool = False)
             starttls=settings.smtp_starttls, username=settings.smtp_user, password=settings.smtp_password,
             timeout=settings.smtp_timeout_seconds, outbox_dir=settings.var_dir / "outbox",
         ),
+        throttle=RedisThrottle(settings.redis_url) if settings.redis_url else DatabaseThrottle(uow),
         mail_from=settings.mail_from,
     )
-    services.throttle = RedisThrottle(settings.redis_url) if settings.redis_url else DatabaseThrottle(uow)
-    services.extras["engine"] = engine
     return services
 
 
@@ -89,35 +92,25 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     async def health(request: Request) -> Response:
         async with services.uow_factory() as uow:
-            await uow.session.execute(text("SELECT 1"))
+            await uow.ping()
         return JSONResponse({"status": "ok"})
 
     async def download(request: Request) -> Response:
         public_id, kind = request.path_params["public_id"], request.path_params["kind"]
-        token = request.query_params.get("token", "")
-        try:
-            claims = services.tokens.decode(token, DOWNLOAD)
-        except TokenError:
-            return JSONResponse({"error": "El enlace de descarga no es válido o expiró. Vuelve a consultar la factura."}, status_code=403)
-        if claims.subject != public_id or claims.extra.get("k") != kind:
-            return JSONResponse({"error": "El enlace no corresponde a este archivo."}, status_code=403)
-        async with services.uow_factory() as uow:
-            # A factura global's public id starts with "g" (never hex, so never an invoice's).
-            repository = uow.global_invoices if public_id.startswith("g") else uow.invoices
-            row = await repository.by_public_id(public_id)
-            merchant = await uow.merchants.by_id(row.merchant_id) if row else None
-        if row is None or row.stamped_xml is None:
-            return JSONResponse({"error": "La factura no existe o aún no está timbrada."}, status_code=404)
-        name = documents.file_name(merchant.rfc, row, kind)
-        if kind == "xml":
-            body, media = row.stamped_xml, "application/xml"
-        else:
-            body, media = await documents.ensure_pdf(services, row), "application/pdf"
-        return Response(body, media_type=media, headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-        })
+        result = await documents.download(services, public_id, kind, request.query_params.get("token", ""))
+        match result:
+            case Forbidden(message=message):
+                return JSONResponse({"error": message}, status_code=403)
+            case NotFound(message=message):
+                return JSONResponse({"error": message}, status_code=404)
+            case documents.DownloadFile():
+                return Response(result.body, media_type=result.media_type, headers={
+                    "Content-Disposition": f'attachment; filename="{result.file_name}"',
+                    "Cache-Control": "private, no-store",
+                    "X-Content-Type-Options": "nosniff",
+                })
+            case _:
+                assert_never(result)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -125,7 +118,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if hasattr(services.pac, "warm"):
             await services.pac.warm()  # sandbox certificate and XSLT, before the first request
         await services.pdf.start()
-        worker = asyncio.create_task(notifications.run_forever(services))
+        worker = asyncio.create_task(outbox.run_forever(services))
         try:
             yield
         finally:
@@ -133,7 +126,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
             await services.pdf.close()
-            await services.extras["engine"].dispose()
+            await services.dispose()
 
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -71,8 +71,8 @@ def _serve(args) -> int:
 
 def _merchant_create(args) -> int:
     from api.app import build_services
-    from services.errors import ValidationFailed
-    from services.merchants import MerchantRegistration, register_merchant
+    from services.kernel.results import Invalid
+    from services.merchants.service import MerchantRegistration, register_merchant
 
     settings = get_settings()
     password = args.password or getpass.getpass("Contraseña del comercio: ")
@@ -92,12 +92,11 @@ def _merchant_create(args) -> int:
         try:
             return await register_merchant(services.uow_factory, services.box, reg)
         finally:
-            await services.extras["engine"].dispose()
+            await services.dispose()
 
-    try:
-        merchant = asyncio.run(run())
-    except ValidationFailed as exc:
-        for p in exc.problems:
+    merchant = asyncio.run(run())
+    if isinstance(merchant, Invalid):
+        for p in merchant.problems:
             print(f"Error [{p.code}] {p.field}: {p.message}", file=sys.stderr)
         return 1
     print(f"Comercio registrado: {merchant.legal_name} ({merchant.rfc})")

@@ -7,9 +7,13 @@ from pathlib import Path
 
 from api.app import build_services
 from api.settings import Settings
-from services import sales as sales_service
-from services.merchants import MerchantRegistration, normalize_email, register_merchant
-from services.sales import RawLine, RawTax, SaleInput
+from services.kernel.money import from_cents
+from services.kernel.results import Invalid
+from services.merchants.models import merchant_from_row
+from services.merchants.service import MerchantRegistration, normalize_email, register_merchant
+from services.sales import service as sales_service
+from services.sales.ticket import portal_url, reference_key
+from services.sales.validation import RawLine, RawTax, SaleInput
 
 DEMO_CSD = Path(__file__).resolve().parent.parent / "services" / "sat_data" / "demo_csd"
 DEMO_EMAIL = "demo@autofactura.local"
@@ -50,7 +54,8 @@ async def seed_demo(settings: Settings) -> str:
     services = build_services(settings)
     try:
         async with services.uow_factory() as uow:
-            merchant = await uow.merchants.by_email(normalize_email(DEMO_EMAIL))
+            row = await uow.merchants.by_email(normalize_email(DEMO_EMAIL))
+        merchant = merchant_from_row(row) if row is not None else None
         if merchant is None:
             merchant = await register_merchant(services.uow_factory, services.box, MerchantRegistration(
                 email=DEMO_EMAIL, password=DEMO_PASSWORD,
@@ -58,21 +63,26 @@ async def seed_demo(settings: Settings) -> str:
                 key_der=(DEMO_CSD / "CSD_30001000000500003416.key").read_bytes(),
                 key_password="12345678a", tax_regime="601", zip_code=DEMO_ZIP,
             ))
+            assert not isinstance(merchant, Invalid), merchant
         now = datetime.now(UTC)
         first = None
         for sale in demo_sales(now):
             async with services.uow_factory() as uow:
-                row = await uow.sales.by_reference(merchant.id, sales_service.reference_key(sale.reference))
-            if row is None:
-                row = (await sales_service.record_sale(services.uow_factory, merchant, sale, now=now)).sale
-            first = first or row
-        total = sales_service.total_of(first)
-        url = sales_service.portal_url(settings.public_url, merchant.company_number, first.reference, total)
+                existing = await uow.sales.by_reference(merchant.id, reference_key(sale.reference))
+            if existing is not None:
+                first = first or (existing.reference, from_cents(existing.total_cents))
+                continue
+            recorded = await sales_service.record_sale(services, merchant, sale, now=now)
+            assert isinstance(recorded, sales_service.Recorded), recorded
+            first = first or (recorded.sale.reference, recorded.sale.total)
+        assert first is not None
+        reference, total = first
+        url = portal_url(settings.public_url, merchant.company_number, reference, total)
         return (
             "Datos de demostración listos (CSD de pruebas del SAT, timbrado sandbox sin validez fiscal).\n"
             f"  Comercio: {merchant.legal_name} ({merchant.rfc}) · login {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
-            f"  Ticket de ejemplo: número de comercio {merchant.company_number} · referencia {first.reference} · total {total:.2f}\n"
+            f"  Ticket de ejemplo: número de comercio {merchant.company_number} · referencia {reference} · total {total:.2f}\n"
             f"  Portal con el ticket: {url}"
         )
     finally:
-        await services.extras["engine"].dispose()
+        await services.dispose()

@@ -29,7 +29,7 @@ from services import catalogs
 from services.cfdi import csd as csd_module
 from services.cfdi.engine import build_signed_cfdi
 from services.cfdi.xsd import schema
-from services.types import Customer, CsdMaterial, InvoiceRequest, Issuer, LineTax, SaleLine
+from services.kernel.types import Customer, CsdMaterial, InvoiceRequest, Issuer, LineTax, SaleLine
 
 DEMO = Path(__file__).resolve().parent.parent / "services" / "sat_data" / "demo_csd"
 CER = (DEMO / "CSD_30001000000500003416.cer").read_bytes()

@@ -3,7 +3,7 @@
     uvicorn bench.server:app
 
 `POST /bench/ticket` with JSON {"c": company number, "r": reference, "t": total} does the
-same database reads as services.portal.lookup_ticket (the throttle counters, then
+same database reads as services.portal.lookup.lookup_ticket (the throttle counters, then
 `uow.sales.ticket_with_invoice(company, reference_key)`, in one transaction) and answers
 JSON: the baseline the GraphQL `ticket` query is compared with (the GraphQL overhead
 ratio). It skips the policy check, the concept preview and the ticket token, which is why
@@ -19,9 +19,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from api.app import create_app
-from services import sales as sales_service
-from services.money import cents
-from services.throttle import keys_for
+from services.kernel.money import from_cents
+from services.sales.ticket import reference_key
+from services.kernel.money import cents
+from services.kernel.throttle import keys_for
 
 app = create_app()
 services = app.state.services
@@ -35,14 +36,14 @@ async def bare_ticket(request: Request) -> JSONResponse:
         # The same reads as the GraphQL path: the throttle counters, then the ticket.
         if await services.throttle.blocked_for(keys_for(request.client.host, company), now, uow):
             return JSONResponse({"__typename": "TicketNotFound"})
-        found = await uow.sales.ticket_with_invoice(company, sales_service.reference_key(reference))
-    if found is None or sales_service.total_of(found[0]) != cents(Decimal(str(body["t"]))):
+        found = await uow.sales.ticket_with_invoice(company, reference_key(reference))
+    if found is None or from_cents(found[0].total_cents) != cents(Decimal(str(body["t"]))):
         return JSONResponse({"__typename": "TicketNotFound"})
     sale, merchant, invoice = found
     if invoice is not None and invoice.status != "PENDING":
         return JSONResponse({"__typename": "TicketAlreadyInvoiced"})
     return JSONResponse({"__typename": "InvoiceableTicket", "reference": sale.reference,
-                         "total": str(sales_service.total_of(sale)), "merchant": merchant.legal_name})
+                         "total": str(from_cents(sale.total_cents)), "merchant": merchant.legal_name})
 
 
 app.router.routes.insert(0, Route("/bench/ticket", bare_ticket, methods=["POST"]))

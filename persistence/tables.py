@@ -6,11 +6,44 @@ aware UTC datetimes (SQLModel's UTCDateTime: timestamptz on PostgreSQL, UTC text
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 metadata = SQLModel.metadata
+
+
+
+class SaleStatus(StrEnum):
+    OPEN = "OPEN"  # self-invoiceable until its deadline, then a factura global's
+    INVOICED = "INVOICED"
+    IN_GLOBAL_INVOICE = "IN_GLOBAL_INVOICE"
+    CANCELLED = "CANCELLED"
+
+
+class DocumentStatus(StrEnum):
+    """A stamped document's life: self-invoices use all four, facturas globales the first two."""
+
+    PENDING = "PENDING"  # folio taken; sealed and stamped under a lease
+    ISSUED = "ISSUED"
+    CANCELLATION_PENDING = "CANCELLATION_PENDING"  # SAT waits for the receiver's acceptance
+    CANCELLED = "CANCELLED"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    FAILED = "FAILED"
+
+
+class OutboxKind(StrEnum):
+    INVOICE = "invoice"  # the XML and PDF after stamping; ref_id is an invoice id
+    TICKET = "ticket"  # the portal link when a sale is recorded; ref_id is a sale id
+
+
+# Columns hold the enums' values as plain strings (no database enum type: adding a
+# status is then no migration); rows read back str, which compares equal to the enum.
 
 # BIGINT ids on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY is the rowid.
 _BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -66,7 +99,7 @@ class SaleRow(SQLModel, table=True):
     payment_form: str = Field(max_length=2)
     lines_json: str = Field(sa_column=Column(Text, nullable=False))
     content_hash: str = Field(max_length=64)
-    status: str = Field(default="OPEN", max_length=20)
+    status: str = Field(default=SaleStatus.OPEN, max_length=20)  # a SaleStatus
     customer_email: str | None = Field(default=None, max_length=254)
     created_at: datetime
     # The factura global that took this sale (status IN_GLOBAL_INVOICE); null otherwise.
@@ -78,7 +111,33 @@ class SaleRow(SQLModel, table=True):
 INVOICE_SALE_ACTIVE_WHERE = "status <> 'CANCELLED'"
 
 
-class InvoiceRow(SQLModel, table=True):
+class StampedDocument(SQLModel):
+    """The columns every CFDI we seal and stamp carries, self-invoice or factura global:
+    its public id, folio, the signed and the stamped XML, the lease that makes stamping
+    exactly-once, and the PDF rendered once. Not a table: InvoiceRow and GlobalInvoiceRow
+    each get their own copy of these columns."""
+
+    public_id: str = Field(max_length=32, unique=True)
+    merchant_id: int = Field(foreign_key="merchant.id")
+    series: str = Field(max_length=25)
+    folio: int
+    status: str = Field(default=DocumentStatus.PENDING, max_length=24)  # a DocumentStatus
+    total_cents: int = Field(sa_type=BigInteger, nullable=False)
+    uuid: str | None = Field(default=None, max_length=36, unique=True)
+    signed_xml: bytes | None = Field(default=None, sa_type=LargeBinary, nullable=True)
+    document_hash: str | None = Field(default=None, max_length=64)
+    stamped_xml: bytes | None = Field(default=None, sa_type=LargeBinary, nullable=True)
+    pdf: bytes | None = Field(default=None, sa_type=LargeBinary, nullable=True)
+    sandbox: bool = True
+    lease_until: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    issued_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class InvoiceRow(StampedDocument, table=True):
     """One live CFDI per sale. The partial unique index on sale_id (every status but
     CANCELLED) is what makes issuing exactly-once; a cancelled invoice steps aside so the
     sale can be invoiced again, with a new folio."""
@@ -93,13 +152,7 @@ class InvoiceRow(SQLModel, table=True):
         Index("ix_invoice_merchant_created", "merchant_id", "created_at", "id"),
     )
     id: int | None = Field(default=None, sa_column=Column(_BigId, primary_key=True, autoincrement=True))
-    public_id: str = Field(max_length=32, unique=True)
-    merchant_id: int = Field(foreign_key="merchant.id")
     sale_id: int = Field(sa_column=Column(BigInteger, nullable=False))
-    series: str = Field(max_length=25)
-    folio: int
-    status: str = Field(default="PENDING", max_length=24)
-    total_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
     customer_rfc: str = Field(max_length=13)
     customer_name: str = Field(max_length=300)
     customer_zip: str = Field(max_length=5)
@@ -107,30 +160,19 @@ class InvoiceRow(SQLModel, table=True):
     customer_use: str = Field(max_length=4)
     customer_email: str | None = Field(default=None, max_length=254)
     idempotency_key: str | None = Field(default=None, max_length=100)
-    uuid: str | None = Field(default=None, max_length=36, unique=True)
-    signed_xml: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-    document_hash: str | None = Field(default=None, max_length=64)
-    stamped_xml: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-    pdf: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-    sandbox: bool = True
-    lease_until: datetime | None = None
-    attempts: int = 0
-    last_error: str | None = Field(default=None, max_length=500)
-    issued_at: datetime | None = None
     # Cancellation (CANCELLATION_PENDING / CANCELLED): SAT's c_MotivoCancelacion, the
     # FolioSustitucion given with motivo 01, and when the PAC reported it cancelled.
     cancellation_reason: str | None = Field(default=None, max_length=2)
     replacement_uuid: str | None = Field(default=None, max_length=36)
     cancelled_at: datetime | None = None
-    created_at: datetime
-    updated_at: datetime
 
 
-class GlobalInvoiceRow(SQLModel, table=True):
+class GlobalInvoiceRow(StampedDocument, table=True):
     """One factura global (CFDI to público en general) per merchant and period.
 
     The unique (merchant, periodicity, months, year) is what makes issuing exactly-once;
-    the sales it covers point to it (sale.global_invoice_id)."""
+    the sales it covers point to it (sale.global_invoice_id). Its public_id is "g" + hex:
+    never an invoice's (all hex) id."""
 
     __tablename__ = "global_invoice"
     __table_args__ = (
@@ -139,28 +181,10 @@ class GlobalInvoiceRow(SQLModel, table=True):
         Index("ix_global_invoice_merchant_created", "merchant_id", "created_at", "id"),
     )
     id: int | None = Field(default=None, sa_column=Column(_BigId, primary_key=True, autoincrement=True))
-    public_id: str = Field(max_length=32, unique=True)  # "g" + hex: never an invoice's (all hex) id
-    merchant_id: int = Field(foreign_key="merchant.id")
-    series: str = Field(max_length=25)
-    folio: int
     periodicity: str = Field(max_length=2)  # c_Periodicidad
     months: str = Field(max_length=2)  # c_Meses
     year: int
-    status: str = Field(default="PENDING", max_length=24)  # PENDING | ISSUED
-    total_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
     sale_count: int
-    uuid: str | None = Field(default=None, max_length=36, unique=True)
-    signed_xml: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-    document_hash: str | None = Field(default=None, max_length=64)
-    stamped_xml: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-    pdf: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-    sandbox: bool = True
-    lease_until: datetime | None = None
-    attempts: int = 0
-    last_error: str | None = Field(default=None, max_length=500)
-    issued_at: datetime | None = None
-    created_at: datetime
-    updated_at: datetime
 
 
 class OutboxMessageRow(SQLModel, table=True):
@@ -169,10 +193,10 @@ class OutboxMessageRow(SQLModel, table=True):
     __tablename__ = "outbox_message"
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
     id: int | None = Field(default=None, sa_column=Column(_BigId, primary_key=True, autoincrement=True))
-    kind: str = Field(max_length=20)  # "invoice" | "ticket"
+    kind: str = Field(max_length=20)  # an OutboxKind
     recipient: str = Field(max_length=254)
     ref_id: int = Field(sa_column=Column(BigInteger, nullable=False))  # invoice id or sale id
-    status: str = Field(default="PENDING", max_length=10)  # PENDING | SENT | FAILED
+    status: str = Field(default=OutboxStatus.PENDING, max_length=10)  # an OutboxStatus
     attempts: int = 0
     next_attempt_at: datetime
     last_error: str | None = Field(default=None, max_length=500)

@@ -1,12 +1,14 @@
-"""Unit of work: the one place that commits (CONVENTIONS 3).
+"""Unit of work: the one place that commits (CONVENTIONS 3; cosmicpython's unit_of_work).
 
-``async with uow_factory(write=True) as uow:`` opens a session; leaving the block
-normally commits, an exception rolls back. Services use the repositories and never commit.
+``async with uow_factory(write=True) as uow: ...; await uow.commit()`` opens a session and
+commits only when asked; leaving the block without commit() (a refusal, an exception)
+rolls back. Services use the repositories and never touch the session.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,13 +43,16 @@ class UnitOfWork:
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
-        try:
-            if exc_type is None:
-                await self.session.commit()
-            else:
-                await self.session.rollback()
-        finally:
-            await self.session.close()
+        # close() rolls back what was not committed and detaches the loaded rows without
+        # expiring them (rollback() would expire them: services read them after the block).
+        await self.session.close()
+
+    async def ping(self) -> None:
+        """One round trip to the database (the health check)."""
+        await self.session.execute(text("SELECT 1"))
+
+    async def commit(self) -> None:
+        await self.session.commit()
 
     async def flush(self) -> None:
         await self.session.flush()

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from strawberry.types import Info as StrawberryInfo
 
 from schema.errors import PublicError
-from services.container import Services
-from services.security import INVOICE, MERCHANT, TICKET, Claims, TokenError
+from services.kernel.container import Services
+from services.kernel.security import INVOICE, MERCHANT, TICKET, Claims, TokenError
 
 
 @dataclass(frozen=True)
@@ -65,3 +66,6 @@ class Context:
     @property
     def merchant_id(self) -> int:
         return int(self.require(MERCHANT).subject)
+
+
+Info = StrawberryInfo[Context, None]  # what every resolver takes

@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from strawberry.permission import BasePermission
-from strawberry.types import Info
+from schema.context import Info
 
-from services.security import MERCHANT, TICKET
+from services.kernel.security import MERCHANT, TICKET
 
 
 class _Audience(BasePermission):

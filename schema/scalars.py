@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 import strawberry
 
-from services.money import cents
+from services.kernel.money import cents
 
 MAX_DECIMAL_INPUT = 40  # characters: refuse absurd literals before Decimal parses them
 

@@ -8,9 +8,11 @@ from typing import Annotated, Optional, Union
 
 import strawberry
 
-from persistence.tables import InvoiceRow, MerchantRow, SaleRow
-from services import sales as sales_service
-from services.types import FieldProblem
+from schema.fields import ErrorCode, FieldError, to_field_errors
+from schema.pagination import PageInfo
+from services.invoicing.views import GlobalInvoiceView, InvoiceView
+from services.merchants.models import Merchant as MerchantModel
+from services.sales.service import SaleListing
 
 
 @strawberry.enum
@@ -23,17 +25,6 @@ class PersonType(Enum):
 class CatalogEntry:
     code: str
     description: str
-
-
-@strawberry.type
-class FieldError:
-    field: str = strawberry.field(description="Input path, e.g. customer.rfc or lines.0.unitPrice")
-    code: str = strawberry.field(description="Stable machine code, e.g. RFC_INVALID, NAME_MISMATCH, CFDI_USE_NOT_ALLOWED")
-    message: str = strawberry.field(description="What is wrong and what to do, in Spanish")
-
-
-def to_field_errors(problems: list[FieldProblem]) -> list[FieldError]:
-    return [FieldError(field=p.field, code=p.code, message=p.message) for p in problems]
 
 
 # ---------------- portal ----------------
@@ -361,12 +352,6 @@ CancelSaleResult = Annotated[Union[SaleCancelled, InvalidSale], strawberry.union
 
 
 @strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: Optional[str]
-
-
-@strawberry.type
 class SaleEdge:
     node: Sale
     cursor: str
@@ -393,7 +378,7 @@ class InvoiceConnection:
 # ---------------- converters ----------------
 
 
-def to_generic_concept(m: MerchantRow) -> GenericConcept:
+def to_generic_concept(m: MerchantModel) -> GenericConcept:
     return GenericConcept(
         enabled=m.generic_concept_enabled,
         product_key=m.generic_product_key,
@@ -402,7 +387,7 @@ def to_generic_concept(m: MerchantRow) -> GenericConcept:
     )
 
 
-def to_settings(m: MerchantRow) -> SelfInvoicingSettings:
+def to_settings(m: MerchantModel) -> SelfInvoicingSettings:
     return SelfInvoicingSettings(
         enabled=m.self_invoicing_enabled,
         month_end_limit=m.month_end_limit,
@@ -412,7 +397,7 @@ def to_settings(m: MerchantRow) -> SelfInvoicingSettings:
     )
 
 
-def to_merchant(m: MerchantRow) -> Merchant:
+def to_merchant(m: MerchantModel) -> Merchant:
     return Merchant(
         company_number=m.company_number,
         rfc=m.rfc,
@@ -426,40 +411,37 @@ def to_merchant(m: MerchantRow) -> Merchant:
     )
 
 
-def to_invoice(row: InvoiceRow, xml_url: str | None = None, pdf_url: str | None = None) -> Invoice:
+def to_invoice(v: InvoiceView) -> Invoice:
     return Invoice(
-        id=strawberry.ID(row.public_id),
-        uuid=row.uuid,
-        series=row.series,
-        folio=str(row.folio),
-        status=InvoiceStatus(row.status),
-        issued_at=row.issued_at,
-        total=Decimal(row.total_cents) / 100,
-        customer_rfc=row.customer_rfc,
-        customer_name=row.customer_name,
-        xml_url=xml_url,
-        pdf_url=pdf_url,
-        sandbox=row.sandbox,
-        cancellation_reason=row.cancellation_reason,
-        replacement_uuid=row.replacement_uuid,
-        cancelled_at=row.cancelled_at,
+        id=strawberry.ID(v.public_id),
+        uuid=v.uuid,
+        series=v.series,
+        folio=str(v.folio),
+        status=InvoiceStatus(v.status.value),
+        issued_at=v.issued_at,
+        total=v.total,
+        customer_rfc=v.customer_rfc,
+        customer_name=v.customer_name,
+        xml_url=v.downloads.xml_url,
+        pdf_url=v.downloads.pdf_url,
+        sandbox=v.sandbox,
+        cancellation_reason=v.cancellation_reason,
+        replacement_uuid=v.replacement_uuid,
+        cancelled_at=v.cancelled_at,
     )
 
 
-def to_sale(row: SaleRow, merchant_company_number: str, public_url: str, invoice: Invoice | None) -> Sale:
-    total = sales_service.total_of(row)
+def to_sale(listing: SaleListing) -> Sale:
+    sale, data = listing.sale, listing.invoicing
     return Sale(
-        id=strawberry.ID(str(row.id)),
-        reference=row.reference,
-        total=total,
-        sold_at=row.sold_at,
-        status=SaleStatus(row.status),
-        invoice=invoice,
+        id=strawberry.ID(str(sale.id)),
+        reference=sale.reference,
+        total=sale.total,
+        sold_at=sale.sold_at,
+        status=SaleStatus(sale.status.value),
+        invoice=to_invoice(listing.invoice) if listing.invoice is not None else None,
         invoicing_data=InvoicingData(
-            company_number=merchant_company_number,
-            reference=row.reference,
-            total=total,
-            portal_url=sales_service.portal_url(public_url, merchant_company_number, row.reference, total),
+            company_number=data.company_number, reference=data.reference, total=data.total, portal_url=data.portal_url,
         ),
     )
 
@@ -536,21 +518,20 @@ class GlobalInvoiceConnection:
     page_info: PageInfo
 
 
-def to_global_invoice(row, xml_url: str | None = None, pdf_url: str | None = None) -> GlobalInvoice:
-    """From a persistence.tables.GlobalInvoiceRow."""
+def to_global_invoice(v: GlobalInvoiceView) -> GlobalInvoice:
     return GlobalInvoice(
-        id=strawberry.ID(row.public_id),
-        uuid=row.uuid,
-        series=row.series,
-        folio=str(row.folio),
-        periodicity=row.periodicity,
-        months=row.months,
-        year=row.year,
-        total=Decimal(row.total_cents) / 100,
-        sale_count=row.sale_count,
-        status=GlobalInvoiceStatus(row.status),
-        issued_at=row.issued_at,
-        xml_url=xml_url,
-        pdf_url=pdf_url,
-        sandbox=row.sandbox,
+        id=strawberry.ID(v.public_id),
+        uuid=v.uuid,
+        series=v.series,
+        folio=str(v.folio),
+        periodicity=v.periodicity,
+        months=v.months,
+        year=v.year,
+        total=v.total,
+        sale_count=v.sale_count,
+        status=GlobalInvoiceStatus(v.status.value),
+        issued_at=v.issued_at,
+        xml_url=v.downloads.xml_url,
+        pdf_url=v.downloads.pdf_url,
+        sandbox=v.sandbox,
     )

@@ -18,7 +18,7 @@ from api.app import build_services, create_app
 from api.settings import Settings
 from persistence.migrate import upgrade
 from persistence.tables import metadata
-from services.merchants import MerchantRegistration, register_merchant
+from services.merchants.service import MerchantRegistration, register_merchant
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_SAT = ROOT.parent / "shared" / "sat"
@@ -103,7 +103,7 @@ def settings(database_url, tmp_path) -> Settings:
 async def services(settings):
     services = build_services(settings, pdf_inline=True)
     yield services
-    await services.extras["engine"].dispose()
+    await services.dispose()
 
 
 @pytest.fixture

@@ -40,8 +40,8 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 
 from services import catalogs
-from services.money import CENT, cents, quantize
-from services.types import GenericConceptConfig, LineTax, SaleLine
+from services.kernel.money import CENT, cents, quantize
+from services.kernel.types import GenericConceptConfig, LineTax, SaleLine
 
 IVA = "002"  # c_Impuesto
 IEPS = "003"

@@ -24,7 +24,7 @@ from services.cfdi.rules import (
 )
 from services.cfdi.verify import cadena_original
 from services.cfdi.xsd import validate_tree
-from services.types import CsdMaterial, Customer, FieldProblem, GlobalInvoiceRequest, InvoiceRequest, Issuer
+from services.kernel.types import CsdMaterial, Customer, FieldProblem, GlobalInvoiceRequest, InvoiceRequest, Issuer
 
 PAYMENT_FORM_TO_BE_DEFINED = "99"  # c_FormaPago "Por definir": only with MetodoPago PPD
 

@@ -13,7 +13,7 @@ from datetime import date
 
 from services import catalogs
 from services.catalogs import MORAL, PHYSICAL
-from services.types import Customer, FieldProblem
+from services.kernel.types import Customer, FieldProblem
 
 GENERIC_RFC_DOMESTIC = "XAXX010101000"  # público en general (RMF 2.7.1.26, factura global)
 GENERIC_RFC_FOREIGN = "XEXX010101000"  # residente en el extranjero sin RFC

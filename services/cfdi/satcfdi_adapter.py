@@ -21,7 +21,7 @@ from lxml import etree
 from satcfdi.create.cfd import cfdi40
 
 from services.cfdi.concepts import Concept, Totals
-from services.types import Customer, Issuer
+from services.kernel.types import Customer, Issuer
 
 PAYMENT_METHOD_PUE = "PUE"  # c_MetodoPago: pago en una sola exhibición
 EXPORT_NONE = "01"  # c_Exportacion: no aplica

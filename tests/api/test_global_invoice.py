@@ -12,10 +12,14 @@ from lxml import etree
 from sqlalchemy import func, select, update
 
 from persistence.tables import GlobalInvoiceRow, InvoiceRow, SaleRow
-from services import catalogs, global_invoice, portal
+from services import catalogs
+from services.global_invoice import service as global_invoice
+from services.global_invoice.period import period_bounds
+from services.portal import issue as portal
+from services.portal.results import NotInvoiceable
 from services.cfdi.verify import verify_seal
 from services.cfdi.xsd import validate_xml
-from services.types import Customer
+from services.kernel.types import Customer
 from tests.api.test_merchant_api import UPDATE_SETTINGS
 from tests.api.test_portal import CUSTOMER, issue, lookup, record
 
@@ -208,29 +212,30 @@ async def test_concurrent_self_invoice_and_global_claim_end_in_exactly_one(merch
     if not year_ok(year):
         pytest.skip("period too old for InformacionGlobal@Año")
     customer = Customer(CUSTOMER["rfc"], "XOCHILT CASAS CHAVEZ", CUSTOMER["zipCode"], CUSTOMER["taxRegime"], CUSTOMER["cfdiUse"])
-    start, end = global_invoice.period_bounds("04", f"{month:02d}", year, ZONE)
+    start, end = period_bounds("04", f"{month:02d}", year, ZONE)
     for i in range(6):
         sale = await record(client, f"R-{i}", soldAt=local(year, month, 2 + i))
         async with services.uow_factory(write=True) as uow:
             merchant_row = await uow.merchants.by_id(row.id)
-            sale_row = await uow.sales.by_id(row.id, int(sale["id"]))
+            sale_row = await uow.sales.owned(row.id, int(sale["id"]))
             # Each round races a fresh claim of the period: forget the previous round's invoice
             # (SQLite may reuse its id) and keep its sale out of the race.
             for g in (await uow.session.execute(select(GlobalInvoiceRow))).scalars():
                 await uow.session.delete(g)
             await uow.session.execute(update(SaleRow).where(SaleRow.global_invoice_id.is_not(None))
                                       .values(global_invoice_id=None, status="CANCELLED"))
+            await uow.commit()
         now = datetime.now(UTC)
         self_claim = portal._claim(services, merchant_row, sale_row, customer, None, now)
         global_claim = global_invoice._claim(services, merchant_row, "04", f"{month:02d}", year, start, end, now)
         results = await asyncio.gather(*((self_claim, global_claim) if i % 2 else (global_claim, self_claim)))
         async with services.uow_factory() as uow:
-            fresh = await uow.sales.by_id(row.id, sale_row.id)
+            fresh = await uow.sales.owned(row.id, sale_row.id)
             invoice = await uow.invoices.by_sale(sale_row.id)
         in_global = fresh.status == "IN_GLOBAL_INVOICE" and fresh.global_invoice_id is not None
         assert in_global != (invoice is not None), (i, results, fresh.status, invoice)
         if in_global:  # the self-invoice lost and says why
-            assert any(isinstance(r, portal.NotInvoiceable) and r.reason == "IN_GLOBAL_INVOICE" for r in results), results
+            assert any(isinstance(r, NotInvoiceable) and r.reason == "IN_GLOBAL_INVOICE" for r in results), results
             assert fresh.status == "IN_GLOBAL_INVOICE"
         else:  # the global claim lost: nothing taken, no folio
             assert fresh.status == "OPEN" and fresh.global_invoice_id is None
@@ -265,10 +270,11 @@ async def test_global_claim_takes_only_open_sales_and_gives_back_self_invoiced(m
     async with services.uow_factory(write=True) as uow:
         await uow.sales.claim_for_global(row.id, [int(b["id"])], 7)
         merchant_row = await uow.merchants.by_id(row.id)
+        await uow.commit()
     async with services.uow_factory() as uow:
-        stale = await uow.sales.by_id(row.id, int(b["id"]))
+        stale = await uow.sales.owned(row.id, int(b["id"]))
     stale.status = "OPEN"  # what the customer's request read before the global claim
     customer = Customer("CACX7605101P8", "XOCHILT CASAS CHAVEZ", "36257", "612", "G03")
     refused = await portal._claim(services, merchant_row, stale, customer, None, datetime.now(UTC))
-    assert isinstance(refused, portal.NotInvoiceable) and refused.reason == "IN_GLOBAL_INVOICE"
+    assert isinstance(refused, NotInvoiceable) and refused.reason == "IN_GLOBAL_INVOICE"
     assert await count(services, InvoiceRow) == 0

@@ -51,7 +51,7 @@ async def test_production_has_no_introspection_nor_graphiql(sqlite_only, tmp_pat
         assert res["errors"]  # refused: not a published operation (and introspection is off, below)
         page = await client.get("/graphql", headers={"accept": "text/html"})
         assert "graphiql" not in page.text.lower()
-    await services.extras["engine"].dispose()
+    await services.dispose()
 
 
 async def test_development_serves_graphiql(sqlite_only, tmp_path):
@@ -59,7 +59,7 @@ async def test_development_serves_graphiql(sqlite_only, tmp_path):
     async with client:
         page = await client.get("/graphql", headers={"accept": "text/html"})
         assert page.status_code == 200 and "graphiql" in page.text.lower()
-    await services.extras["engine"].dispose()
+    await services.dispose()
 
 
 async def test_production_schema_disables_introspection():
@@ -119,4 +119,4 @@ async def test_cors_only_for_configured_origins(sqlite_only, tmp_path):
         assert pre.headers["access-control-allow-origin"] == "https://facturas.mitienda.mx"
         other = await client.post("/graphql", json={"query": "{ __typename }"}, headers={"origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers
-    await services.extras["engine"].dispose()
+    await services.dispose()

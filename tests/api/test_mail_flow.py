@@ -12,8 +12,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from persistence.tables import OutboxMessageRow
-from services import notifications
-from services.mail import SmtpMailer
+from services.outbox import service as notifications
+from services.outbox.mail import SmtpMailer
 from tests.api.test_merchant_api import RECORD, sale_input
 from tests.api.test_portal import CUSTOMER, issue, lookup
 
@@ -22,7 +22,7 @@ async def drain(services) -> None:
     """Wait for the background sends that requests started (notifications.kick)."""
     import asyncio
 
-    await asyncio.gather(*list(services.extras.get("mail_tasks", ())), return_exceptions=True)
+    await asyncio.gather(*list(services.mail_tasks), return_exceptions=True)
 
 
 class Inbox:
@@ -91,5 +91,7 @@ async def test_send_failure_is_recorded_and_retried(gql, merchant, services, smt
     async with services.uow_factory(write=True) as uow:
         row_ = await uow.outbox.by_id(msg.id)
         row_.next_attempt_at = row_.created_at
+        await uow.outbox.save(row_)
+        await uow.commit()
     assert await notifications.deliver_due(services) == 1
     assert len(inbox.messages) == 1

@@ -14,7 +14,7 @@ import pytest
 
 from api.app import build_services
 from api.settings import Settings
-from services.security import MERCHANT
+from services.kernel.security import MERCHANT
 from tests.api.test_merchant_api import RECORD, sale_input
 from tests.api.test_portal import CUSTOMER, ISSUE, TICKET
 from tests.conftest import ROOT, _truncate, make_merchant
@@ -58,7 +58,7 @@ def test_two_processes_issue_once(pg_url, tmp_path):
         services = build_services(settings, pdf_inline=True)
         merchant = await make_merchant(services, "multi@example.com")
         token, _ = services.tokens.issue(MERCHANT, str(merchant.id), timedelta(hours=1))
-        await services.extras["engine"].dispose()
+        await services.dispose()
         return merchant, token
 
     merchant, merchant_token = asyncio.run(seed())

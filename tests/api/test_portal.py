@@ -253,7 +253,7 @@ async def test_cancelled_sale_is_not_invoiceable_and_isolated(gql, merchant, oth
 
 
 async def test_merchant_csd_problem_is_an_honest_refusal(gql, merchant, monkeypatch):
-    from services import portal
+    from services.portal import issue as portal
     from services.cfdi.csd import CsdError
 
     def expired(request, csd):

@@ -12,7 +12,7 @@ from schemathesis.graphql import nodes
 
 from api.app import build_services, create_app
 from api.settings import Settings
-from services.security import MERCHANT
+from services.kernel.security import MERCHANT
 from tests.conftest import _truncate, make_merchant
 
 MASKED = "Error interno"
@@ -58,7 +58,7 @@ def test_no_server_errors(sqlite_url, tmp_path):
     async def seed():
         services = build_services(settings, pdf_inline=True)
         merchant = await make_merchant(services, "fuzz@example.com")
-        await services.extras["engine"].dispose()
+        await services.dispose()
         return merchant
 
     merchant = asyncio.run(seed())

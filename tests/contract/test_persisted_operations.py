@@ -40,7 +40,7 @@ async def client(settings):
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
         http.env = settings.env
         yield http
-    await app.state.services.extras["engine"].dispose()
+    await app.state.services.dispose()
 
 
 async def post(http, **body) -> dict:

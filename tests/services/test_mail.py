@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from services.mail import (
+from services.outbox.mail import (
     Mailer,
     MailError,
     OutboxMailer,

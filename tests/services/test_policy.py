@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from persistence.tables import MerchantRow, SaleRow
-from services import policy
+from services.portal import policy
 
 MX = ZoneInfo("America/Mexico_City")
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.throttle import Limits, RedisThrottle
+from services.kernel.throttle import Limits, RedisThrottle
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from services.types import CsdMaterial
+from services.kernel.types import CsdMaterial
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SHARED_SAT = REPO_ROOT.parent / "shared" / "sat"

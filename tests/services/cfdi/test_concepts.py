@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from services.cfdi.concepts import (
     EXENTO, IEPS, IVA, ConceptError, build_concepts, check_concept, importe_limits, summarize, tax_limits,
 )
-from services.types import IVA_16, GenericConceptConfig, LineTax, SaleLine
+from services.kernel.types import IVA_16, GenericConceptConfig, LineTax, SaleLine
 
 IVA_8 = LineTax("IVA", D("0.08"))
 IVA_0 = LineTax("IVA", D("0"))

@@ -15,7 +15,7 @@ from services.cfdi.csd import CsdError
 from services.cfdi.engine import CfdiBuildError, SignedCfdi, build_signed_cfdi
 from services.cfdi.verify import cadena_original, verify_seal
 from services.cfdi.xsd import parse_strict, validate_xml
-from services.types import (
+from services.kernel.types import (
     IVA_16, Customer, GenericConceptConfig, InvoiceRequest, Issuer, LineTax, SaleLine,
 )
 

@@ -14,7 +14,7 @@ from services.cfdi.concepts import build_global_concepts, summarize
 from services.cfdi.engine import CfdiBuildError, build_signed_global_cfdi, global_payment_form
 from services.cfdi.verify import cadena_original, verify_seal
 from services.cfdi.xsd import validate_xml
-from services.types import IVA_16, GlobalInvoiceRequest, GlobalTicket, Issuer, LineTax, SaleLine
+from services.kernel.types import IVA_16, GlobalInvoiceRequest, GlobalTicket, Issuer, LineTax, SaleLine
 
 from .test_engine import check_signed
 

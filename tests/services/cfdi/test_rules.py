@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from services.cfdi.rules import (
     _CHECK_ALPHABET, check_customer, normalize_legal_name, rfc_check_digit, rfc_problem,
 )
-from services.types import Customer
+from services.kernel.types import Customer
 
 
 def customer(**kw) -> Customer:

@@ -43,7 +43,7 @@ class SaleLine:
     @property
     def amount(self) -> Decimal:
         """What the customer paid for this line, taxes included, to the cent."""
-        from services.money import cents
+        from services.kernel.money import cents
 
         return cents(self.quantity * self.unit_price)
 

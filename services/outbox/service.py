@@ -10,21 +10,23 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
-from persistence.tables import OutboxMessageRow
-from services import documents
-from services import sales as sales_service
-from services.container import Services
+from persistence.tables import OutboxKind, OutboxMessageRow, OutboxStatus
+from persistence.uow import UnitOfWork
+from services.invoicing import documents
+from services.kernel.container import Services
+from services.kernel.money import from_cents
+from services.outbox import mail
+from services.sales.ticket import portal_url
 
 log = logging.getLogger(__name__)
 
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
 MAX_ATTEMPTS = 8
 CLAIM = timedelta(minutes=5)
-KIND_INVOICE = "invoice"
-KIND_TICKET = "ticket"
 
 
-async def enqueue(uow, kind: str, recipient: str, ref_id: int) -> None:
+async def enqueue(uow: UnitOfWork, kind: OutboxKind, recipient: str, ref_id: int) -> None:
+    """Queue a message in the caller's transaction: it is sent only if that commits."""
     now = datetime.now(UTC)
     await uow.outbox.add(OutboxMessageRow(kind=kind, recipient=recipient, ref_id=ref_id, next_attempt_at=now, created_at=now))
 
@@ -32,21 +34,23 @@ async def enqueue(uow, kind: str, recipient: str, ref_id: int) -> None:
 def kick(services: Services) -> None:
     """Send what is due now, in the background of the current event loop."""
     task = asyncio.get_running_loop().create_task(deliver_due(services))
-    services.extras.setdefault("mail_tasks", set()).add(task)
-    task.add_done_callback(services.extras["mail_tasks"].discard)
+    services.mail_tasks.add(task)
+    task.add_done_callback(services.mail_tasks.discard)
 
 
 async def _build(services: Services, msg: OutboxMessageRow):
-    from services import mail
-
+    # ref_id comes from our own outbox row (trusted), not from a caller.
     async with services.uow_factory() as uow:
-        if msg.kind == KIND_INVOICE:
+        if msg.kind == OutboxKind.INVOICE:
             row = await uow.invoices.by_id(msg.ref_id)
+            assert row is not None
             merchant = await uow.merchants.by_id(row.merchant_id)
         else:
-            sale = await uow.sales.by_id_any(msg.ref_id)
+            sale = await uow.sales.by_id(msg.ref_id)
+            assert sale is not None
             merchant = await uow.merchants.by_id(sale.merchant_id)
-    if msg.kind == KIND_INVOICE:
+    assert merchant is not None
+    if msg.kind == OutboxKind.INVOICE:
         pdf = await documents.ensure_pdf(services, row)
         return mail.invoice_message(
             to=msg.recipient, from_addr=services.mail_from, merchant_name=merchant.legal_name,
@@ -54,21 +58,18 @@ async def _build(services: Services, msg: OutboxMessageRow):
             xml_name=documents.file_name(merchant.rfc, row, "xml"), xml_bytes=row.stamped_xml,
             pdf_name=documents.file_name(merchant.rfc, row, "pdf"), pdf_bytes=pdf,
         )
-    total = sales_service.total_of(sale)
+    total = from_cents(sale.total_cents)
     return mail.ticket_message(
         to=msg.recipient, from_addr=services.mail_from, merchant_name=merchant.legal_name,
         company_number=merchant.company_number, reference=sale.reference, total=total,
-        portal_url=sales_service.portal_url(services.public_url, merchant.company_number, sale.reference, total),
+        portal_url=portal_url(services.public_url, merchant.company_number, sale.reference, total),
     )
 
 
 async def deliver_due(services: Services, *, limit: int = 20) -> int:
     """Send the messages that are due; returns how many were sent."""
-    from services.mail import MailError
-
-    lock = services.extras.setdefault("mail_lock", asyncio.Lock())
     sent = 0
-    async with lock:  # one sender per process; across processes each row is claimed below
+    async with services.mail_lock:  # one sender per process; across processes each row is claimed below
         async with services.uow_factory() as uow:
             due = await uow.outbox.due(datetime.now(UTC), limit)
         for msg in due:
@@ -76,31 +77,34 @@ async def deliver_due(services: Services, *, limit: int = 20) -> int:
                 # Claim: push the row's next attempt past a send's timeout, only if no other
                 # process moved it first. A crash mid-send leaves it due again after CLAIM.
                 claimed = await uow.outbox.claim(msg.id, msg.next_attempt_at, datetime.now(UTC) + CLAIM)
+                await uow.commit()
             if not claimed:
                 continue
             error = None
             try:
                 message = await _build(services, msg)
                 await services.mailer.send(message)
-            except MailError as exc:
+            except mail.MailError as exc:
                 error = f"{type(exc).__name__}: {exc}"
             except Exception as exc:  # a bug or missing data: recorded, retried, never raised into a request
                 log.exception("building or sending outbox message %s failed", msg.id)
                 error = f"{type(exc).__name__}: {exc}"
             async with services.uow_factory(write=True) as uow:
                 row = await uow.outbox.by_id(msg.id)
+                assert row is not None
                 now = datetime.now(UTC)
                 row.attempts += 1
                 if error is None:
-                    row.status, row.sent_at, row.last_error = "SENT", now, None
+                    row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
                     sent += 1
                 else:
                     row.last_error = error[:500]
                     if row.attempts >= MAX_ATTEMPTS:
-                        row.status = "FAILED"
+                        row.status = OutboxStatus.FAILED
                     else:
                         row.next_attempt_at = now + BACKOFF[min(row.attempts - 1, len(BACKOFF) - 1)]
-                uow.session.add(row)
+                await uow.outbox.save(row)
+                await uow.commit()
     return sent
 
 

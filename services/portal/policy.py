@@ -3,17 +3,49 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
 
-from persistence.tables import MerchantRow, SaleRow
+from persistence.tables import SaleStatus
 from services import catalogs
 
-SELF_INVOICING_DISABLED = "SELF_INVOICING_DISABLED"
-DEADLINE_PASSED = "DEADLINE_PASSED"
-IN_GLOBAL_INVOICE = "IN_GLOBAL_INVOICE"
-CANCELLED = "CANCELLED"
+
+class NotInvoiceableReason(StrEnum):
+    SELF_INVOICING_DISABLED = "SELF_INVOICING_DISABLED"
+    DEADLINE_PASSED = "DEADLINE_PASSED"
+    IN_GLOBAL_INVOICE = "IN_GLOBAL_INVOICE"
+    CANCELLED = "CANCELLED"
 
 
-def deadline(sold_at: datetime, merchant: MerchantRow) -> datetime:
+SELF_INVOICING_DISABLED = NotInvoiceableReason.SELF_INVOICING_DISABLED
+DEADLINE_PASSED = NotInvoiceableReason.DEADLINE_PASSED
+IN_GLOBAL_INVOICE = NotInvoiceableReason.IN_GLOBAL_INVOICE
+CANCELLED = NotInvoiceableReason.CANCELLED
+
+
+class Terms(Protocol):
+    """The merchant's self-invoicing terms (services.merchants.models.Merchant has them)."""
+
+    @property
+    def zip_code(self) -> str: ...
+    @property
+    def month_end_limit(self) -> bool: ...
+    @property
+    def deadline_days(self) -> int: ...
+    @property
+    def self_invoicing_enabled(self) -> bool: ...
+
+
+class Ticket(Protocol):
+    """What the policy reads of a sale (services.sales.models.Sale has it)."""
+
+    @property
+    def sold_at(self) -> datetime: ...
+    @property
+    def status(self) -> str: ...
+
+
+def deadline(sold_at: datetime, merchant: Terms) -> datetime:
     """Last second (inclusive) at which the ticket may be self-invoiced, aware UTC.
 
     Fin de mes natural: the last second of the sale's calendar month in the merchant's
@@ -34,7 +66,7 @@ def is_past(deadline_at: datetime, now: datetime) -> bool:
     return now >= deadline_at + timedelta(seconds=1)
 
 
-def local_text(moment: datetime, merchant: MerchantRow) -> str:
+def local_text(moment: datetime, merchant: Terms) -> str:
     tz = catalogs.time_zone_for(merchant.zip_code)
     local = moment.astimezone(tz)
     return local.strftime("%d/%m/%Y %H:%M:%S") + f" (hora local, {tz.key})"
@@ -42,17 +74,17 @@ def local_text(moment: datetime, merchant: MerchantRow) -> str:
 
 @dataclass(frozen=True)
 class Refusal:
-    reason: str
+    reason: NotInvoiceableReason
     message: str
     deadline: datetime | None
 
 
-def refusal(sale: SaleRow, merchant: MerchantRow, now: datetime) -> Refusal | None:
+def refusal(sale: Ticket, merchant: Terms, now: datetime) -> Refusal | None:
     """Why this ticket cannot be self-invoiced now, or None when it can."""
     limit = deadline(sale.sold_at, merchant)
-    if sale.status == "CANCELLED":
+    if sale.status == SaleStatus.CANCELLED:
         return Refusal(CANCELLED, "La venta de este ticket fue cancelada; no se puede facturar.", limit)
-    if sale.status == "IN_GLOBAL_INVOICE":
+    if sale.status == SaleStatus.IN_GLOBAL_INVOICE:
         return Refusal(
             IN_GLOBAL_INVOICE,
             "Este ticket ya se incluyó en la factura global del comercio al público en general; no se puede facturar por separado.",

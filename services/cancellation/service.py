@@ -29,11 +29,14 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from services.container import Services
-from services.portal import InvoiceView, invoice_view
+from persistence.tables import DocumentStatus, SaleStatus
+from services.invoicing.views import InvoiceView, invoice_view
+from services.kernel.codes import CancellationErrorCode as Code
+from services.kernel.container import Services
+from services.kernel.results import Invalid
+from services.kernel.types import FieldProblem
 from services.stamping import CANCELLATION_REASONS, StampingError
 from services.stamping.base import STATUS_CANCELLED
-from services.types import FieldProblem
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +53,7 @@ REJECTED_TEXT = "El servicio de timbrado rechazó la cancelación ({code}); la f
 
 @dataclass(frozen=True)
 class Cancelled:
-    view: InvoiceView  # status CANCELLED or CANCELLATION_PENDING
-
-
-@dataclass(frozen=True)
-class InvalidCancellation:
-    problems: list[FieldProblem]
+    invoice: InvoiceView  # status CANCELLED or CANCELLATION_PENDING
 
 
 @dataclass(frozen=True)
@@ -68,23 +66,23 @@ def _input_problems(reason: str, replacement_uuid: str | None) -> list[FieldProb
     problems = []
     if reason not in CANCELLATION_REASONS:
         problems.append(FieldProblem(
-            "reason", "REASON_INVALID",
+            "reason", Code.REASON_INVALID,
             "El motivo de cancelación debe ser 01, 02, 03 o 04 (catálogo c_MotivoCancelacion del SAT).",
         ))
     elif reason == WITH_REPLACEMENT and not replacement_uuid:
         problems.append(FieldProblem(
-            "replacementUuid", "REPLACEMENT_REQUIRED",
+            "replacementUuid", Code.REPLACEMENT_REQUIRED,
             "Con el motivo 01 indica el UUID (folio fiscal) de la factura que sustituye a la cancelada; "
             "emítela primero.",
         ))
     elif reason != WITH_REPLACEMENT and replacement_uuid:
         problems.append(FieldProblem(
-            "replacementUuid", "REPLACEMENT_NOT_ALLOWED",
+            "replacementUuid", Code.REPLACEMENT_NOT_ALLOWED,
             "El UUID de sustitución sólo se indica con el motivo 01; quítalo o usa el motivo 01.",
         ))
     if replacement_uuid and not _UUID_RE.match(replacement_uuid) and not problems:
         problems.append(FieldProblem(
-            "replacementUuid", "REPLACEMENT_INVALID",
+            "replacementUuid", Code.REPLACEMENT_INVALID,
             "El UUID de sustitución no tiene el formato de un folio fiscal "
             "(8-4-4-4-12 caracteres hexadecimales, por ejemplo 79A1A377-190F-4B9B-9476-FB9C1AB98DED).",
         ))
@@ -93,7 +91,7 @@ def _input_problems(reason: str, replacement_uuid: str | None) -> list[FieldProb
 
 async def cancel_invoice(
     services: Services, merchant_id: int, public_id: str, reason: str, replacement_uuid: str | None
-) -> Cancelled | InvalidCancellation | CancellationFailed:
+) -> Cancelled | Invalid | CancellationFailed:
     reason = (reason or "").strip()
     replacement_uuid = (replacement_uuid or "").strip().upper() or None
     problems = _input_problems(reason, replacement_uuid)
@@ -107,33 +105,33 @@ async def cancel_invoice(
             if replacement_uuid and not problems else None
         )
     if invoice is None or merchant is None:
-        problems.insert(0, FieldProblem("id", "NOT_FOUND", "No existe esa factura."))
+        problems.insert(0, FieldProblem("id", Code.NOT_FOUND, "No existe esa factura."))
     if problems:
-        return InvalidCancellation(problems)
-    if invoice.status == "CANCELLED":
+        return Invalid(tuple(problems))
+    if invoice.status == DocumentStatus.CANCELLED:
         return Cancelled(invoice_view(services, invoice))  # idempotent: already done
-    if invoice.status == "PENDING" or invoice.uuid is None:
-        return InvalidCancellation([FieldProblem(
-            "id", "INVOICE_NOT_CANCELLABLE",
+    if invoice.status == DocumentStatus.PENDING or invoice.uuid is None:
+        return Invalid((FieldProblem(
+            "id", Code.INVOICE_NOT_CANCELLABLE,
             "La factura aún no está timbrada; no hay nada que cancelar ante el SAT. Intenta de nuevo en un minuto.",
-        )])
+        ),))
     if reason == WITH_REPLACEMENT:
         if replacement is None:
-            return InvalidCancellation([FieldProblem(
-                "replacementUuid", "REPLACEMENT_NOT_FOUND",
+            return Invalid((FieldProblem(
+                "replacementUuid", Code.REPLACEMENT_NOT_FOUND,
                 "No encontramos una factura de este comercio con ese UUID; emite primero la factura que "
                 "sustituye a la cancelada y usa su folio fiscal.",
-            )])
+            ),))
         if replacement.id == invoice.id:
-            return InvalidCancellation([FieldProblem(
-                "replacementUuid", "REPLACEMENT_IS_SAME_INVOICE",
+            return Invalid((FieldProblem(
+                "replacementUuid", Code.REPLACEMENT_IS_SAME_INVOICE,
                 "Una factura no puede sustituirse a sí misma; indica el UUID de la factura nueva.",
-            )])
-        if replacement.status != "ISSUED":
-            return InvalidCancellation([FieldProblem(
-                "replacementUuid", "REPLACEMENT_NOT_ISSUED",
+            ),))
+        if replacement.status != DocumentStatus.ISSUED:
+            return Invalid((FieldProblem(
+                "replacementUuid", Code.REPLACEMENT_NOT_ISSUED,
                 "La factura sustituta debe estar timbrada y vigente (no pendiente ni cancelada).",
-            )])
+            ),))
 
     try:
         result = await services.pac.cancel(invoice.uuid, merchant.rfc, reason, replacement_uuid)
@@ -148,14 +146,15 @@ async def cancel_invoice(
     reason = result.reason or reason  # "previamente cancelado": the PAC keeps the first motive
     async with services.uow_factory(write=True) as uow:
         moved = await uow.invoices.record_cancellation(
-            invoice.id, "CANCELLED" if done else "CANCELLATION_PENDING", reason,
+            invoice.id, DocumentStatus.CANCELLED if done else DocumentStatus.CANCELLATION_PENDING, reason,
             result.replacement_uuid if result.replacement_uuid is not None else replacement_uuid,
             result.cancelled_at if done else None, now,
         )
         if moved and done:
             # Only a sale this invoice still holds (INVOICED) changes.
-            target = "CANCELLED" if reason == OPERATION_NOT_DONE else "OPEN"
-            await uow.sales.move_status(merchant_id, invoice.sale_id, "INVOICED", target)
+            target = SaleStatus.CANCELLED if reason == OPERATION_NOT_DONE else SaleStatus.OPEN
+            await uow.sales.move_status(merchant_id, invoice.sale_id, SaleStatus.INVOICED, target)
+        await uow.commit()
         fresh = await uow.invoices.by_id(invoice.id)
-        await uow.session.refresh(fresh)
+    assert fresh is not None
     return Cancelled(invoice_view(services, fresh))

@@ -10,10 +10,12 @@ from persistence.tables import MerchantRow
 from persistence.uow import UowFactory
 from services import catalogs
 from services.cfdi.csd import CsdError, load_csd
-from services.errors import NotFound, ValidationFailed
-from services.throttle import login_keys
-from services.security import MERCHANT, SecretBox, TokenService, hash_password, verify_password
-from services.types import CsdMaterial, FieldProblem
+from services.kernel.codes import MerchantErrorCode as Code
+from services.kernel.results import Invalid, invalid
+from services.kernel.security import MERCHANT, SecretBox, TokenService, hash_password, verify_password
+from services.kernel.throttle import Throttle, login_keys
+from services.kernel.types import CsdMaterial, FieldProblem
+from services.merchants.models import Merchant, merchant_from_row
 
 COMPANY_NUMBER_COUNTER = "company_number"
 COMPANY_NUMBER_START = 100001  # six digits from the first merchant on; never reused
@@ -44,43 +46,43 @@ def valid_email(email: str) -> bool:
     return bool(EMAIL_RE.match(email)) and len(email) <= 254
 
 
-async def register_merchant(uow_factory: UowFactory, box: SecretBox, reg: MerchantRegistration) -> MerchantRow:
-    """Create a merchant from its CSD. Raises ValidationFailed listing every problem."""
+async def register_merchant(uow_factory: UowFactory, box: SecretBox, reg: MerchantRegistration) -> Merchant | Invalid:
+    """Create a merchant from its CSD, or every problem at once."""
     problems: list[FieldProblem] = []
     email = normalize_email(reg.email)
     if not valid_email(email):
-        problems.append(FieldProblem("email", "EMAIL_INVALID", "El correo electrónico no es válido."))
+        problems.append(FieldProblem("email", Code.EMAIL_INVALID, "El correo electrónico no es válido."))
     if len(reg.password) < MIN_PASSWORD:
         problems.append(
-            FieldProblem("password", "PASSWORD_TOO_SHORT", f"La contraseña debe tener al menos {MIN_PASSWORD} caracteres.")
+            FieldProblem("password", Code.PASSWORD_TOO_SHORT, f"La contraseña debe tener al menos {MIN_PASSWORD} caracteres.")
         )
     info = None
     try:
         info = load_csd(reg.certificate_der, reg.key_der, reg.key_password.encode())
     except CsdError as exc:
-        problems.append(FieldProblem("csd", exc.code, exc.message))
+        problems.append(FieldProblem("csd", Code(exc.code), exc.message))
     # CFDI40158 family: the régimen must exist and apply to the RFC's person type.
     if catalogs.tax_regime(reg.tax_regime) is None:
         problems.append(
-            FieldProblem("taxRegime", "TAX_REGIME_INVALID", f"El régimen fiscal {reg.tax_regime!r} no está en el catálogo c_RegimenFiscal del SAT.")
+            FieldProblem("taxRegime", Code.TAX_REGIME_INVALID, f"El régimen fiscal {reg.tax_regime!r} no está en el catálogo c_RegimenFiscal del SAT.")
         )
     elif info is not None and not catalogs.regime_applies_to(reg.tax_regime, info.person_type):
         kind = "personas físicas" if info.person_type == catalogs.PHYSICAL else "personas morales"
         problems.append(
-            FieldProblem("taxRegime", "TAX_REGIME_PERSON_TYPE", f"El régimen fiscal {reg.tax_regime} no aplica a {kind} (RFC {info.rfc}).")
+            FieldProblem("taxRegime", Code.TAX_REGIME_PERSON_TYPE, f"El régimen fiscal {reg.tax_regime} no aplica a {kind} (RFC {info.rfc}).")
         )
     # CFDI40147 family: LugarExpedicion must be in c_CodigoPostal.
     if catalogs.postal_code(reg.zip_code) is None:
         problems.append(
-            FieldProblem("zipCode", "ZIP_CODE_INVALID", f"El código postal {reg.zip_code!r} no existe en el catálogo c_CodigoPostal del SAT.")
+            FieldProblem("zipCode", Code.ZIP_CODE_INVALID, f"El código postal {reg.zip_code!r} no existe en el catálogo c_CodigoPostal del SAT.")
         )
     if problems:
-        raise ValidationFailed(problems)
+        return Invalid(tuple(problems))
     assert info is not None
     password_hash = await asyncio.to_thread(hash_password, reg.password)
     async with uow_factory(write=True) as uow:
         if await uow.merchants.email_taken(email):
-            raise ValidationFailed([FieldProblem("email", "EMAIL_TAKEN", "Ya existe un comercio registrado con ese correo.")])
+            return invalid(FieldProblem("email", Code.EMAIL_TAKEN, "Ya existe un comercio registrado con ese correo."))
         number = await uow.counters.next(COMPANY_NUMBER_COUNTER, start=COMPANY_NUMBER_START)
         row = MerchantRow(
             company_number=str(number),
@@ -98,7 +100,9 @@ async def register_merchant(uow_factory: UowFactory, box: SecretBox, reg: Mercha
             series=DEFAULT_SERIES,
             created_at=datetime.now(UTC),
         )
-        return await uow.merchants.add(row)
+        await uow.merchants.add(row)
+        await uow.commit()
+    return merchant_from_row(row)
 
 
 def csd_material(box: SecretBox, merchant: MerchantRow) -> CsdMaterial:
@@ -127,7 +131,7 @@ INVALID_CREDENTIALS = "Correo o contraseña incorrectos."
 
 async def login(
     uow_factory: UowFactory, tokens: TokenService, email: str, password: str, ttl: timedelta,
-    *, throttle=None, client: str = "unknown",
+    *, throttle: Throttle | None = None, client: str = "unknown",
 ) -> Session | LoginRefused:
     """A merchant token, or a refusal: unknown e-mail and wrong password look the same.
     Failures are counted per e-mail and per client address (password guessing)."""
@@ -148,48 +152,49 @@ async def login(
     return Session(token, expires)
 
 
-async def get_merchant(uow_factory: UowFactory, merchant_id: int) -> MerchantRow:
+async def get_merchant(uow_factory: UowFactory, merchant_id: int) -> Merchant | None:
+    """None when the merchant no longer exists (a token outliving its merchant)."""
     async with uow_factory() as uow:
-        merchant = await uow.merchants.by_id(merchant_id)
-    if merchant is None:
-        raise NotFound("merchant")
-    return merchant
+        row = await uow.merchants.by_id(merchant_id)
+    return merchant_from_row(row) if row is not None else None
 
 
-async def get_by_company_number(uow_factory: UowFactory, company_number: str) -> MerchantRow | None:
+async def get_by_company_number(uow_factory: UowFactory, company_number: str) -> Merchant | None:
     if not company_number.isdigit() or len(company_number) > 12:
         return None
     async with uow_factory() as uow:
-        return await uow.merchants.by_company_number(company_number)
+        row = await uow.merchants.by_company_number(company_number)
+    return merchant_from_row(row) if row is not None else None
 
 
-async def set_self_invoicing(uow_factory: UowFactory, merchant_id: int, enabled: bool) -> MerchantRow:
+async def set_self_invoicing(uow_factory: UowFactory, merchant_id: int, enabled: bool) -> Merchant | None:
     async with uow_factory(write=True) as uow:
-        merchant = await _owned(uow, merchant_id)
+        merchant = await uow.merchants.by_id(merchant_id)
+        if merchant is None:
+            return None
         merchant.self_invoicing_enabled = enabled
-        uow.session.add(merchant)
-        return merchant
+        await uow.merchants.save(merchant)
+        await uow.commit()
+    return merchant_from_row(merchant)
 
 
 async def update_settings(
     uow_factory: UowFactory, merchant_id: int, *, month_end_limit: bool | None, deadline_days: int | None
-) -> MerchantRow:
-    problems = []
+) -> Merchant | Invalid | None:
     lo, hi = DEADLINE_DAYS_RANGE
     if deadline_days is not None and not lo <= deadline_days <= hi:
-        problems.append(
-            FieldProblem("deadlineDays", "OUT_OF_RANGE", f"El plazo debe estar entre {lo} y {hi} días.")
-        )
-    if problems:
-        raise ValidationFailed(problems)
+        return invalid(FieldProblem("deadlineDays", Code.OUT_OF_RANGE, f"El plazo debe estar entre {lo} y {hi} días."))
     async with uow_factory(write=True) as uow:
-        merchant = await _owned(uow, merchant_id)
+        merchant = await uow.merchants.by_id(merchant_id)
+        if merchant is None:
+            return None
         if month_end_limit is not None:
             merchant.month_end_limit = month_end_limit
         if deadline_days is not None:
             merchant.deadline_days = deadline_days
-        uow.session.add(merchant)
-        return merchant
+        await uow.merchants.save(merchant)
+        await uow.commit()
+    return merchant_from_row(merchant)
 
 
 async def update_generic_concept(
@@ -200,39 +205,35 @@ async def update_generic_concept(
     product_key: str | None,
     unit_key: str | None,
     description: str | None,
-) -> MerchantRow:
+) -> Merchant | Invalid | None:
     problems = []
     description = " ".join((description or "").split()) or None
     if product_key is not None and catalogs.product_key(product_key) is None:
-        problems.append(FieldProblem("productKey", "PRODUCT_KEY_INVALID", f"La clave {product_key!r} no está en el catálogo c_ClaveProdServ del SAT."))
+        problems.append(FieldProblem("productKey", Code.PRODUCT_KEY_INVALID, f"La clave {product_key!r} no está en el catálogo c_ClaveProdServ del SAT."))
     if unit_key is not None and catalogs.unit_key(unit_key) is None:
-        problems.append(FieldProblem("unitKey", "UNIT_KEY_INVALID", f"La clave de unidad {unit_key!r} no está en el catálogo c_ClaveUnidad del SAT."))
+        problems.append(FieldProblem("unitKey", Code.UNIT_KEY_INVALID, f"La clave de unidad {unit_key!r} no está en el catálogo c_ClaveUnidad del SAT."))
     if description is not None and len(description) > 1000:
-        problems.append(FieldProblem("description", "TOO_LONG", "La descripción admite hasta 1000 caracteres (Anexo 20, Concepto.Descripcion)."))
+        problems.append(FieldProblem("description", Code.TOO_LONG, "La descripción admite hasta 1000 caracteres (Anexo 20, Concepto.Descripcion)."))
     async with uow_factory(write=True) as uow:
-        merchant = await _owned(uow, merchant_id)
+        merchant = await uow.merchants.by_id(merchant_id)
+        if merchant is None:
+            return None
         new_product = product_key if product_key is not None else merchant.generic_product_key
         new_unit = unit_key if unit_key is not None else merchant.generic_unit_key
         new_description = description if description is not None else merchant.generic_description
         if enabled:
             if not new_product:
-                problems.append(FieldProblem("productKey", "REQUIRED", "Indica la clave de producto o servicio del concepto genérico."))
+                problems.append(FieldProblem("productKey", Code.REQUIRED, "Indica la clave de producto o servicio del concepto genérico."))
             if not new_unit:
-                problems.append(FieldProblem("unitKey", "REQUIRED", "Indica la clave de unidad del concepto genérico."))
+                problems.append(FieldProblem("unitKey", Code.REQUIRED, "Indica la clave de unidad del concepto genérico."))
             if not new_description:
-                problems.append(FieldProblem("description", "REQUIRED", "Indica la descripción del concepto genérico."))
+                problems.append(FieldProblem("description", Code.REQUIRED, "Indica la descripción del concepto genérico."))
         if problems:
-            raise ValidationFailed(problems)
+            return Invalid(tuple(problems))
         merchant.generic_concept_enabled = enabled
         merchant.generic_product_key = new_product
         merchant.generic_unit_key = new_unit
         merchant.generic_description = new_description
-        uow.session.add(merchant)
-        return merchant
-
-
-async def _owned(uow, merchant_id: int) -> MerchantRow:
-    merchant = await uow.merchants.by_id(merchant_id)
-    if merchant is None:
-        raise NotFound("merchant")
-    return merchant
+        await uow.merchants.save(merchant)
+        await uow.commit()
+    return merchant_from_row(merchant)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from persistence.uow import UowFactory
+from persistence.uow import UnitOfWork, UowFactory
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,9 @@ class Limits:
 
 
 class Throttle(Protocol):
-    async def blocked_for(self, keys: list[str], now: datetime, uow=None) -> int: ...
+    """Counters of failed attempts per key; both implementations below hold across processes."""
+
+    async def blocked_for(self, keys: list[str], now: datetime, uow: UnitOfWork | None = None) -> int: ...
     async def fail(self, keys: list[str], now: datetime) -> None: ...
 
 
@@ -49,7 +51,7 @@ class DatabaseThrottle:
     def _limit(self, key: str) -> int:
         return self.limits.limit_for(key)
 
-    async def blocked_for(self, keys: list[str], now: datetime, uow=None) -> int:
+    async def blocked_for(self, keys: list[str], now: datetime, uow: UnitOfWork | None = None) -> int:
         """Seconds until these keys may try again; 0 when not blocked. Pass the caller's
         unit of work to read the counters in its transaction (one round trip less)."""
         if uow is None:
@@ -68,6 +70,7 @@ class DatabaseThrottle:
                 row = await uow.throttle.hit(key, now, now)
                 if row.window_start + self.limits.window <= now:
                     await uow.throttle.reset(key, now, 1)  # a new window starts with this failure
+            await uow.commit()
 
 
 class RedisThrottle:
@@ -82,7 +85,7 @@ class RedisThrottle:
     def _limit(self, key: str) -> int:
         return self.limits.limit_for(key)
 
-    async def blocked_for(self, keys: list[str], now: datetime, uow=None) -> int:
+    async def blocked_for(self, keys: list[str], now: datetime, uow: UnitOfWork | None = None) -> int:
         wait = 0
         for key in keys:
             count = await self.redis.get(f"af:thr:{key}")
@@ -97,7 +100,3 @@ class RedisThrottle:
             pipe.incr(f"af:thr:{key}")
             pipe.expire(f"af:thr:{key}", seconds, nx=True)
         await pipe.execute()
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

@@ -1,0 +1,162 @@
+"""Stamped documents: self-invoices (InvoiceRow) and facturas globales (GlobalInvoiceRow).
+
+Both are sealed and stamped the same way (services/invoicing/issuing.py), so the lease,
+the sealed XML, the stamp and the PDF are written here once for both.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import defer
+
+from persistence.repositories.base import Cursor, RepositoryBase
+from persistence.tables import DocumentStatus, GlobalInvoiceRow, InvoiceRow, StampedDocument
+
+D = TypeVar("D", InvoiceRow, GlobalInvoiceRow)
+
+LIVE_STATUSES = (DocumentStatus.ISSUED, DocumentStatus.CANCELLATION_PENDING)
+
+
+class StampedDocumentRepository(RepositoryBase[D], Generic[D]):
+    def _without_files(self):
+        """The XML and PDF columns are large: lists and lookups never need them."""
+        m = self.model
+        return (defer(m.signed_xml), defer(m.stamped_xml), defer(m.pdf))
+
+    async def by_public_id(self, public_id: str) -> D | None:
+        result = await self.session.execute(select(self.model).where(self.model.public_id == public_id))
+        return result.scalar_one_or_none()
+
+    async def owned_by_public_id(self, merchant_id: int, public_id: str) -> D | None:
+        result = await self.session.execute(
+            select(self.model).where(self.model.merchant_id == merchant_id, self.model.public_id == public_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def page(self, merchant_id: int, first: int, after: Cursor | None) -> list[D]:
+        m = self.model
+        stmt = select(m).where(m.merchant_id == merchant_id).options(*self._without_files())
+        return await self._keyset_page(stmt, m.created_at, m.id, first, after)
+
+    async def try_lease(self, row_id: int, now: datetime, until: datetime) -> bool:
+        """Take the right to stamp a PENDING document, unless another request holds it."""
+        m = self.model
+        result = await self.session.execute(
+            update(m)
+            .where(m.id == row_id, m.status == DocumentStatus.PENDING, or_(m.lease_until.is_(None), m.lease_until < now))
+            .values(lease_until=until, attempts=m.attempts + 1)
+        )
+        return result.rowcount == 1
+
+    async def release(self, row_id: int, error: str) -> None:
+        """Give the lease back after a failure; the row stays PENDING with its folio."""
+        m = self.model
+        await self.session.execute(
+            update(m).where(m.id == row_id, m.status == DocumentStatus.PENDING)
+            .values(lease_until=None, last_error=error[:500], updated_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
+        )
+
+    async def keep_sealed(self, row_id: int, signed_xml: bytes, document_hash: str) -> None:
+        """Keep the signed XML on the PENDING row: a retry re-sends exactly these bytes."""
+        m = self.model
+        await self.session.execute(
+            update(m).where(m.id == row_id)
+            .values(signed_xml=signed_xml, document_hash=document_hash, updated_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
+        )
+
+    async def mark_issued(self, row_id: int, uuid: str, stamped_xml: bytes, stamped_at: datetime, sandbox: bool) -> D:
+        m = self.model
+        await self.session.execute(
+            update(m).where(m.id == row_id)
+            .values(status=DocumentStatus.ISSUED, uuid=uuid, stamped_xml=stamped_xml, issued_at=stamped_at,
+                    sandbox=sandbox, lease_until=None, last_error=None, updated_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
+        )
+        row = await self.by_id(row_id)
+        assert row is not None
+        return row
+
+    async def store_pdf(self, row_id: int, pdf: bytes) -> bytes:
+        """Store a rendered PDF unless a concurrent render stored one first; the stored one."""
+        m = self.model
+        await self.session.execute(
+            update(m).where(m.id == row_id, m.pdf.is_(None)).values(pdf=pdf).execution_options(synchronize_session=False)
+        )
+        result = await self.session.execute(select(m.pdf).where(m.id == row_id))
+        return result.scalar_one()
+
+
+def live_invoice():
+    """A sale's invoice is its one row that is not CANCELLED (the partial unique index
+    uq_invoice_sale_active keeps it to one); cancelled rows stay only as history."""
+    return InvoiceRow.status != DocumentStatus.CANCELLED
+
+
+class InvoiceRepository(StampedDocumentRepository[InvoiceRow]):
+    model = InvoiceRow
+
+    async def by_sale(self, sale_id: int) -> InvoiceRow | None:
+        """The sale's live invoice (PENDING, ISSUED or CANCELLATION_PENDING), if any."""
+        result = await self.session.execute(
+            select(InvoiceRow).where(InvoiceRow.sale_id == sale_id, live_invoice()).execution_options(populate_existing=True)
+        )
+        return result.scalar_one_or_none()
+
+    async def by_sales(self, merchant_id: int, sale_ids: list[int]) -> dict[int, InvoiceRow]:
+        if not sale_ids:
+            return {}
+        result = await self.session.execute(
+            select(InvoiceRow)
+            .where(InvoiceRow.merchant_id == merchant_id, InvoiceRow.sale_id.in_(sale_ids), live_invoice())
+            .options(*self._without_files())
+        )
+        return {row.sale_id: row for row in result.scalars()}
+
+    async def owned_by_uuid(self, merchant_id: int, uuid: str) -> InvoiceRow | None:
+        result = await self.session.execute(
+            select(InvoiceRow).where(InvoiceRow.merchant_id == merchant_id, InvoiceRow.uuid == uuid)
+            .options(*self._without_files())
+        )
+        return result.scalar_one_or_none()
+
+    async def record_cancellation(
+        self, invoice_id: int, status: DocumentStatus, reason: str, replacement_uuid: str | None,
+        cancelled_at: datetime | None, now: datetime,
+    ) -> bool:
+        """Move an ISSUED (or CANCELLATION_PENDING) invoice to `status`; False when a
+        concurrent request moved it first (compare-and-set, so its sale changes once)."""
+        result = await self.session.execute(
+            update(InvoiceRow)
+            .where(InvoiceRow.id == invoice_id, InvoiceRow.status.in_(LIVE_STATUSES))
+            .values(status=status, cancellation_reason=reason, replacement_uuid=replacement_uuid,
+                    cancelled_at=cancelled_at, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+
+class GlobalInvoiceRepository(StampedDocumentRepository[GlobalInvoiceRow]):
+    model = GlobalInvoiceRow
+
+    async def by_period(self, merchant_id: int, periodicity: str, months: str, year: int) -> GlobalInvoiceRow | None:
+        result = await self.session.execute(
+            select(GlobalInvoiceRow).where(
+                GlobalInvoiceRow.merchant_id == merchant_id, GlobalInvoiceRow.periodicity == periodicity,
+                GlobalInvoiceRow.months == months, GlobalInvoiceRow.year == year,
+            ).execution_options(populate_existing=True)
+        )
+        return result.scalar_one_or_none()
+
+    async def set_totals(self, row_id: int, total_cents: int, sale_count: int) -> None:
+        await self.session.execute(
+            update(GlobalInvoiceRow).where(GlobalInvoiceRow.id == row_id)
+            .values(total_cents=total_cents, sale_count=sale_count)
+            .execution_options(synchronize_session=False)
+        )
+
+
+__all__ = ["GlobalInvoiceRepository", "InvoiceRepository", "StampedDocument", "StampedDocumentRepository", "live_invoice"]

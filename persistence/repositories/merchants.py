@@ -1,0 +1,23 @@
+"""Merchants."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from persistence.repositories.base import RepositoryBase
+from persistence.tables import MerchantRow
+
+
+class MerchantRepository(RepositoryBase[MerchantRow]):
+    model = MerchantRow
+
+    async def by_email(self, email: str) -> MerchantRow | None:
+        result = await self.session.execute(select(MerchantRow).where(MerchantRow.email == email))
+        return result.scalar_one_or_none()
+
+    async def by_company_number(self, company_number: str) -> MerchantRow | None:
+        result = await self.session.execute(select(MerchantRow).where(MerchantRow.company_number == company_number))
+        return result.scalar_one_or_none()
+
+    async def email_taken(self, email: str) -> bool:
+        result = await self.session.execute(select(func.count()).where(MerchantRow.email == email))
+        return bool(result.scalar_one())

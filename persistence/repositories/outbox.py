@@ -1,0 +1,35 @@
+"""The e-mail outbox."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from persistence.repositories.base import RepositoryBase
+from persistence.tables import OutboxMessageRow, OutboxStatus
+
+
+class OutboxRepository(RepositoryBase[OutboxMessageRow]):
+    model = OutboxMessageRow
+
+    async def due(self, now: datetime, limit: int = 20) -> list[OutboxMessageRow]:
+        result = await self.session.execute(
+            select(OutboxMessageRow)
+            .where(OutboxMessageRow.status == OutboxStatus.PENDING, OutboxMessageRow.next_attempt_at <= now)
+            .order_by(OutboxMessageRow.next_attempt_at)
+            .limit(limit)
+        )
+        return list(result.scalars())
+
+    async def claim(self, message_id: int, seen_due_at: datetime, until: datetime) -> bool:
+        """Push a due message's next attempt to `until`, only if no other process moved it first."""
+        result = await self.session.execute(
+            update(OutboxMessageRow)
+            .where(
+                OutboxMessageRow.id == message_id,
+                OutboxMessageRow.status == OutboxStatus.PENDING,
+                OutboxMessageRow.next_attempt_at == seen_due_at,
+            )
+            .values(next_attempt_at=until)
+        )
+        return result.rowcount == 1

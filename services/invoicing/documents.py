@@ -1,0 +1,67 @@
+"""The files of a stamped document: their names, the PDF rendered once then served from
+storage, and the download a signed link grants."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from persistence.tables import GlobalInvoiceRow, InvoiceRow
+from persistence.uow import UnitOfWork
+from services.kernel.container import Services
+from services.kernel.results import Forbidden, NotFound
+from services.kernel.security import DOWNLOAD, TokenError
+
+FileKind = Literal["xml", "pdf"]
+MEDIA_TYPES: dict[str, str] = {"xml": "application/xml", "pdf": "application/pdf"}
+
+LINK_INVALID = "El enlace de descarga no es válido o expiró. Vuelve a consultar la factura."
+LINK_MISMATCH = "El enlace no corresponde a este archivo."
+NOT_STAMPED = "La factura no existe o aún no está timbrada."
+
+
+def file_name(issuer_rfc: str, row: InvoiceRow | GlobalInvoiceRow, ext: str) -> str:
+    """{RFC emisor}_{serie}{folio}_{UUID}.xml|pdf"""
+    return f"{issuer_rfc}_{row.series}{row.folio}_{row.uuid}.{ext}"
+
+
+def _repository(uow: UnitOfWork, row: InvoiceRow | GlobalInvoiceRow):
+    return uow.global_invoices if isinstance(row, GlobalInvoiceRow) else uow.invoices
+
+
+async def ensure_pdf(services: Services, row: InvoiceRow | GlobalInvoiceRow) -> bytes:
+    """The stored PDF, or render it (off the event loop) and store it."""
+    if row.pdf is not None:
+        return row.pdf
+    assert row.stamped_xml is not None and row.id is not None, "only a stamped document has a PDF"
+    pdf = await services.pdf.render(row.stamped_xml, row.sandbox)
+    async with services.uow_factory(write=True) as uow:
+        pdf = await _repository(uow, row).store_pdf(row.id, pdf)  # a concurrent render may have won: keep one
+        await uow.commit()
+    row.pdf = pdf
+    return pdf
+
+
+@dataclass(frozen=True)
+class DownloadFile:
+    body: bytes
+    media_type: str
+    file_name: str
+
+
+async def download(services: Services, public_id: str, kind: FileKind, token: str) -> DownloadFile | Forbidden | NotFound:
+    """What a signed download link (audience download, bound to the document and the kind) gives."""
+    try:
+        claims = services.tokens.decode(token, DOWNLOAD)
+    except TokenError:
+        return Forbidden(LINK_INVALID)
+    if claims.subject != public_id or claims.extra.get("k") != kind:
+        return Forbidden(LINK_MISMATCH)
+    async with services.uow_factory() as uow:
+        # A factura global's public id starts with "g" (never hex, so never an invoice's).
+        repository = uow.global_invoices if public_id.startswith("g") else uow.invoices
+        row = await repository.by_public_id(public_id)
+        merchant = await uow.merchants.by_id(row.merchant_id) if row is not None else None
+    if row is None or merchant is None or row.stamped_xml is None:
+        return NotFound(NOT_STAMPED)
+    body = row.stamped_xml if kind == "xml" else await ensure_pdf(services, row)
+    return DownloadFile(body, MEDIA_TYPES[kind], file_name(merchant.rfc, row, kind))

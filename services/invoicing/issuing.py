@@ -1,0 +1,168 @@
+"""The seal-and-stamp step shared by self-invoices (services/portal/issue.py) and facturas
+globales (services/global_invoice/service.py), and the claim-and-wait loop of both.
+
+It runs after a request holds the lease on a PENDING row, in short transactions around
+the PAC call: seal (in a thread) and keep the signed XML on the row; stamp; then mark the
+row ISSUED together with whatever the caller must change in the same transaction. A
+failure releases the lease and keeps folio and signed XML, so a retry re-sends the same
+bytes, which the PAC answers idempotently by their hash: never a second folio nor stamp.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
+
+from persistence.repositories import StampedDocumentRepository
+from persistence.tables import DocumentStatus, GlobalInvoiceRow, InvoiceRow, MerchantRow
+from persistence.uow import UnitOfWork
+from services import catalogs
+from services.cfdi.csd import CsdError
+from services.cfdi.engine import CfdiBuildError
+from services.kernel.container import Services
+from services.kernel.types import CsdMaterial, FieldProblem
+from services.merchants.service import csd_material
+from services.stamping import StampingError
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)  # longer than a PAC timeout: a stuck request's claim expires
+WAIT_FOR_OTHER = 30.0  # seconds a concurrent request waits for the winner's result
+RESIGN_AFTER = timedelta(hours=24)  # PACs refuse a Fecha older than 72 h: re-seal well before
+
+CSD_PROBLEM = "El comercio no puede sellar facturas con su certificado (CSD) en este momento; avísale al comercio"
+
+D = TypeVar("D", InvoiceRow, GlobalInvoiceRow)
+R = TypeVar("R")
+
+# Which repository of a unit of work holds the document being stamped (uow.invoices or
+# uow.global_invoices): passed as a function, never as a name.
+Documents = Callable[[UnitOfWork], StampedDocumentRepository[D]]
+
+
+@dataclass(frozen=True)
+class StampFailed:
+    message: str
+    retryable: bool
+
+
+@dataclass(frozen=True)
+class BuildRefused:
+    problems: tuple[FieldProblem, ...]
+
+
+@dataclass(frozen=True)
+class Stamped(Generic[D]):
+    row: D  # ISSUED
+
+
+@dataclass(frozen=True)
+class FailureTexts:
+    """What the person is told when the PAC fails: {code} is the PAC's error code."""
+
+    retryable: str
+    rejected: str
+
+
+def sealed_at(signed_xml: bytes, merchant: MerchantRow) -> datetime:
+    """Comprobante@Fecha of a sealed CFDI, local time of LugarExpedicion, as aware UTC."""
+    match = re.search(rb'\sFecha="([0-9T:-]{19})"', signed_xml)
+    if match is None:
+        return datetime.min.replace(tzinfo=UTC)
+    local = datetime.fromisoformat(match.group(1).decode()).replace(tzinfo=catalogs.time_zone_for(merchant.zip_code))
+    return local.astimezone(UTC)
+
+
+async def release(services: Services, documents: Documents, row_id: int, error: str) -> None:
+    """Give the lease back after a failure; the row stays PENDING with its folio."""
+    async with services.uow_factory(write=True) as uow:
+        await documents(uow).release(row_id, error)
+        await uow.commit()
+
+
+async def wait_for_lease(
+    services: Services,
+    documents: Documents,
+    find: Callable[[UnitOfWork], Awaitable[D | None]],
+    *,
+    busy_text: str,
+    on_leased: Callable[[UnitOfWork, D], Awaitable[None]] | None = None,
+) -> D | StampFailed:
+    """The document exists (a retry after a failure, or a concurrent request): its final
+    row once another request finished it, or the lease on it once nobody holds one."""
+    deadline = asyncio.get_running_loop().time() + WAIT_FOR_OTHER
+    while True:
+        async with services.uow_factory(write=True) as uow:
+            row = await find(uow)
+            assert row is not None and row.id is not None
+            if row.status != DocumentStatus.PENDING:
+                return row
+            now = datetime.now(UTC)
+            if await documents(uow).try_lease(row.id, now, now + LEASE):
+                leased = await documents(uow).by_id(row.id)
+                assert leased is not None
+                if on_leased is not None:
+                    await on_leased(uow, leased)
+                await uow.commit()
+                return leased
+        if asyncio.get_running_loop().time() > deadline:
+            return StampFailed(busy_text, True)
+        await asyncio.sleep(0.1)
+
+
+async def seal_and_stamp(
+    services: Services,
+    documents: Documents,
+    row: D,
+    merchant: MerchantRow,
+    *,
+    build_request: Callable[[], Awaitable[R]],
+    build: Callable[[R, CsdMaterial], object],
+    texts: FailureTexts,
+    on_issued: Callable[[UnitOfWork, D], Awaitable[None]] | None = None,
+) -> Stamped[D] | BuildRefused | StampFailed:
+    """Seal (unless a fresh signed XML is kept), stamp, mark ISSUED. `build(request, csd)`
+    is the engine's sync builder, run in a thread, returning an object with `.xml`;
+    `on_issued(uow, row)` joins the transaction that marks the row ISSUED."""
+    assert row.id is not None
+    row_id = row.id
+    try:
+        signed = row.signed_xml
+        if signed is None or sealed_at(signed, merchant) < datetime.now(UTC) - RESIGN_AFTER:
+            request = await build_request()
+            csd = csd_material(services.box, merchant)  # decrypted in memory for this seal only
+            try:
+                result = await asyncio.to_thread(build, request, csd)
+            except CfdiBuildError as exc:
+                await release(services, documents, row_id, "; ".join(p.code for p in exc.problems))
+                return BuildRefused(tuple(exc.problems))
+            except CsdError as exc:
+                # The merchant's CSD (expired, revoked...): nothing the customer can fix.
+                await release(services, documents, row_id, f"{exc.code}: {exc.message}")
+                return StampFailed(f"{CSD_PROBLEM} ({exc.code}).", False)
+            signed = result.xml  # type: ignore[attr-defined]
+            async with services.uow_factory(write=True) as uow:
+                await documents(uow).keep_sealed(row_id, signed, hashlib.sha256(signed).hexdigest())
+                await uow.commit()
+        try:
+            stamp = await services.pac.stamp(signed)
+        except StampingError as exc:
+            log.warning("stamping failed for %s %s: %s", type(row).__name__, row.public_id, exc)
+            await release(services, documents, row_id, f"{exc.code}: {exc}"[:500])
+            if exc.retryable:
+                return StampFailed(texts.retryable, True)
+            return StampFailed(texts.rejected.format(code=exc.code), False)
+        async with services.uow_factory(write=True) as uow:
+            issued = await documents(uow).mark_issued(row_id, stamp.uuid, stamp.xml, stamp.stamped_at, stamp.is_sandbox)
+            if on_issued is not None:
+                await on_issued(uow, issued)
+            await uow.commit()
+        return Stamped(issued)
+    except BaseException:
+        await asyncio.shield(release(services, documents, row_id, "interrupted"))
+        raise

@@ -1,0 +1,45 @@
+"""The services and configuration a request needs, built once at start-up by api/."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from persistence.uow import UowFactory
+from services.kernel.security import SecretBox, TokenService
+from services.kernel.throttle import Throttle
+
+if TYPE_CHECKING:  # heavy imports (WeasyPrint, lxml) stay out of what merely names the types
+    from services.outbox.mail import Mailer
+    from services.pdf.pool import PdfRenderer
+    from services.stamping.base import Pac
+
+
+@dataclass
+class Services:
+    engine: AsyncEngine
+    uow_factory: UowFactory
+    tokens: TokenService
+    box: SecretBox
+    public_url: str
+    pac: Pac
+    pdf: PdfRenderer
+    mailer: Mailer
+    throttle: Throttle
+    merchant_token_ttl: timedelta = timedelta(hours=12)
+    ticket_token_ttl: timedelta = timedelta(minutes=15)
+    invoice_token_ttl: timedelta = timedelta(days=30)
+    download_link_ttl: timedelta = timedelta(minutes=10)
+    production: bool = False
+    mail_from: str = "facturas@autofactura.local"
+    # Background sends of the outbox started by this process (services/outbox), kept so
+    # they are not garbage-collected and so tests can wait for them; one sender at a time.
+    mail_tasks: set[asyncio.Task[int]] = field(default_factory=set)
+    mail_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def dispose(self) -> None:
+        """Close the database pool (the PDF pool is closed by the app's lifespan)."""
+        await self.engine.dispose()

@@ -1,0 +1,226 @@
+"""The customer's flow: ticket lookup, issuing exactly once, reading an invoice.
+
+Issuing is split in short transactions around the PAC call, never one transaction held
+open across it:
+1. claim: insert the PENDING invoice (unique per sale: the database makes it exactly
+   once) with a gapless folio and a lease; a concurrent request loses the unique
+   constraint and waits for the winner's result;
+2. build and seal (in a thread), keep the signed XML on the PENDING row;
+3. stamp (PAC, with a timeout). A failure releases the lease and keeps the folio and the
+   signed XML: a retry re-sends the same bytes, which the PAC answers idempotently by
+   the document's hash, so there is never a second folio nor a second stamp;
+4. mark ISSUED and the sale INVOICED, and queue the e-mail, in one transaction.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from persistence.tables import DocumentStatus, InvoiceRow, MerchantRow, OutboxKind, SaleRow, SaleStatus
+from persistence.uow import UnitOfWork
+from services import catalogs
+from services.cfdi.engine import build_signed_cfdi
+from services.cfdi.rules import check_customer, normalize_legal_name, normalize_rfc, rfc_person_type
+from services.invoicing import issuing
+from services.invoicing.issuing import LEASE, StampFailed
+from services.invoicing.views import InvoiceView, invoice_view
+from services.kernel.container import Services
+from services.kernel.results import Forbidden, Invalid, NotFound
+from services.kernel.security import INVOICE, MERCHANT, Claims
+from services.kernel.types import Customer, GenericConceptConfig, InvoiceRequest, Issuer
+from services.merchants.models import merchant_from_row
+from services.outbox import service as outbox
+from services.portal import policy
+from services.portal.lookup import already_invoiced, not_invoiceable
+from services.portal.results import AlreadyInvoiced, IssueResult, Issued, NotInvoiceable
+from services.sales.models import sale_from_row
+from services.sales.ticket import lines_from_json
+
+
+def _invoices(uow: UnitOfWork):
+    return uow.invoices
+
+
+def _normalized(customer: Customer) -> Customer:
+    rfc = normalize_rfc(customer.rfc)
+    person = rfc_person_type(rfc) or catalogs.PHYSICAL
+    return replace(
+        customer,
+        rfc=rfc,
+        legal_name=normalize_legal_name(customer.legal_name, person),
+        zip_code=customer.zip_code.strip(),
+        tax_regime=customer.tax_regime.strip(),
+        cfdi_use=customer.cfdi_use.strip().upper(),
+        email=customer.email.strip().lower() if customer.email else None,
+    )
+
+
+def _same_customer(row: InvoiceRow, c: Customer) -> bool:
+    return (row.customer_rfc, row.customer_name, row.customer_zip, row.customer_regime, row.customer_use) == (
+        c.rfc, c.legal_name, c.zip_code, c.tax_regime, c.cfdi_use)
+
+
+def _issued(services: Services, row: InvoiceRow) -> Issued:
+    token, _ = services.tokens.issue(INVOICE, row.public_id, services.invoice_token_ttl)
+    return Issued(invoice_view(services, row), token)
+
+
+def _for_caller(services: Services, row: InvoiceRow, idempotency_key: str | None) -> Issued | AlreadyInvoiced:
+    """A finished invoice as a later or concurrent caller sees it."""
+    if idempotency_key and row.idempotency_key == idempotency_key:
+        return _issued(services, row)
+    return already_invoiced(row)
+
+
+def _refused(sale: SaleRow | None, merchant: MerchantRow, now: datetime) -> NotInvoiceable | None:
+    """Why this sale may not be claimed now (policy), or None."""
+    if sale is None:
+        return NotInvoiceable(policy.CANCELLED, None, "La venta ya no existe.")
+    refusal = policy.refusal(sale_from_row(sale), merchant_from_row(merchant), now)
+    return not_invoiceable(refusal) if refusal is not None else None
+
+
+async def issue_invoice(services: Services, ticket: Claims, customer: Customer, idempotency_key: str | None) -> IssueResult:
+    sale_id, merchant_id = int(ticket.subject), int(ticket.extra["m"])
+    idempotency_key = (idempotency_key or "").strip()[:100] or None
+    now = datetime.now(UTC)
+    async with services.uow_factory() as uow:
+        merchant = await uow.merchants.by_id(merchant_id)
+        sale = await uow.sales.owned(merchant_id, sale_id)
+        invoice = await uow.invoices.by_sale(sale_id)
+    if merchant is None or sale is None:
+        return NotInvoiceable(policy.CANCELLED, None, "La venta ya no existe.")
+    if invoice is not None and invoice.status != DocumentStatus.PENDING:
+        return _for_caller(services, invoice, idempotency_key)
+    if invoice is None and (refused := _refused(sale, merchant, now)) is not None:
+        return refused
+    # An invalid customer never takes a folio: check every datum first.
+    problems = check_customer(customer, global_invoice=False, issuer_zip=merchant.zip_code)
+    if problems:
+        return Invalid(tuple(problems))
+    customer = _normalized(customer)
+
+    claimed = await _claim(services, merchant, sale, customer, idempotency_key, now)
+    if not isinstance(claimed, InvoiceRow):
+        return claimed
+    if claimed.status != DocumentStatus.PENDING:
+        return _for_caller(services, claimed, idempotency_key)
+    return await _seal_and_stamp(services, merchant, sale, claimed, customer)
+
+
+async def _claim(
+    services: Services, merchant: MerchantRow, sale: SaleRow, customer: Customer, idempotency_key: str | None,
+    now: datetime,
+) -> InvoiceRow | NotInvoiceable | StampFailed:
+    """Take the right to stamp this sale's invoice; or the result of whoever has it."""
+    assert merchant.id is not None and sale.id is not None
+    try:
+        async with services.uow_factory(write=True) as uow:
+            # Lock the sale row first, then look for its invoice. Locking it only after
+            # an invoice-less read deadlocked on PostgreSQL: a late request held the sale
+            # and waited on the unique index for the winner's row, while the winner's
+            # final transaction held that row and waited for the sale (tests/api/
+            # test_multiprocess.py). The lock also re-reads the sale: a factura global may
+            # have taken it since (services/global_invoice claims only OPEN sales
+            # without an invoice row, so exactly one of the two wins).
+            current = await uow.sales.lock(merchant.id, sale.id)
+            row = await uow.invoices.by_sale(sale.id)
+            if row is None:
+                if current is None or current.status != SaleStatus.OPEN:
+                    refused = _refused(current, merchant, now)
+                    return refused or NotInvoiceable(policy.CANCELLED, None, "La venta ya no se puede facturar.")
+                folio = await uow.counters.next(f"folio:{merchant.id}:{merchant.series}")
+                row = await uow.invoices.add(InvoiceRow(
+                    public_id=secrets.token_hex(16), merchant_id=merchant.id, sale_id=sale.id,
+                    series=merchant.series, folio=folio, status=DocumentStatus.PENDING, total_cents=sale.total_cents,
+                    customer_rfc=customer.rfc, customer_name=customer.legal_name, customer_zip=customer.zip_code,
+                    customer_regime=customer.tax_regime, customer_use=customer.cfdi_use, customer_email=customer.email,
+                    idempotency_key=idempotency_key, lease_until=now + LEASE, attempts=1,
+                    created_at=now, updated_at=now,
+                ))
+                await uow.commit()
+                return row
+    except IntegrityError:
+        pass  # a concurrent request inserted it first
+
+    async def adopt(uow: UnitOfWork, row: InvoiceRow) -> None:
+        """Leased after an earlier failure: this request's customer data and key."""
+        if not _same_customer(row, customer):
+            # A retry with corrected data: same folio, new seal.
+            row.customer_rfc, row.customer_name, row.customer_zip = customer.rfc, customer.legal_name, customer.zip_code
+            row.customer_regime, row.customer_use = customer.tax_regime, customer.cfdi_use
+            row.signed_xml, row.document_hash = None, None
+        row.customer_email = customer.email
+        row.idempotency_key = idempotency_key or row.idempotency_key
+        row.updated_at = datetime.now(UTC)
+        await uow.invoices.save(row)
+
+    sale_id = sale.id
+    return await issuing.wait_for_lease(
+        services, _invoices, lambda uow: uow.invoices.by_sale(sale_id), on_leased=adopt,
+        busy_text="Otra solicitud está facturando este ticket. Intenta de nuevo en un minuto.",
+    )
+
+
+SELF_INVOICE_TEXTS = issuing.FailureTexts(
+    retryable="El servicio de timbrado no respondió a tiempo. Tu ticket sigue disponible: intenta de nuevo en unos minutos.",
+    rejected="El servicio de timbrado rechazó la factura ({code}). Contacta al comercio.",
+)
+
+
+async def _seal_and_stamp(
+    services: Services, merchant: MerchantRow, sale: SaleRow, row: InvoiceRow, customer: Customer
+) -> Issued | Invalid | StampFailed:
+    async def build_request() -> InvoiceRequest:
+        return InvoiceRequest(
+            issuer=Issuer(merchant.rfc, merchant.legal_name, merchant.tax_regime, merchant.zip_code),
+            customer=customer,
+            lines=lines_from_json(sale.lines_json),
+            payment_form=sale.payment_form,
+            series=row.series,
+            folio=str(row.folio),
+            ticket_total=sale_from_row(sale).total,
+            generic_concept=GenericConceptConfig(
+                merchant.generic_product_key or "", merchant.generic_unit_key or "", merchant.generic_description or ""
+            ) if merchant.generic_concept_enabled else None,
+        )
+
+    async def on_issued(uow: UnitOfWork, issued: InvoiceRow) -> None:
+        assert merchant.id is not None and sale.id is not None and issued.id is not None
+        await uow.sales.set_status(merchant.id, sale.id, SaleStatus.INVOICED)
+        if issued.customer_email:
+            await outbox.enqueue(uow, OutboxKind.INVOICE, issued.customer_email, issued.id)
+
+    outcome = await issuing.seal_and_stamp(
+        services, _invoices, row, merchant,
+        build_request=build_request, build=build_signed_cfdi, texts=SELF_INVOICE_TEXTS, on_issued=on_issued,
+    )
+    match outcome:
+        case issuing.BuildRefused(problems=problems):
+            return Invalid(problems)
+        case issuing.StampFailed():
+            return outcome
+        case issuing.Stamped(row=issued):
+            if issued.customer_email:
+                outbox.kick(services)
+            return _issued(services, issued)
+
+
+# ---------------- reading ----------------
+
+
+async def read_invoice(services: Services, audience: str, subject: str, public_id: str) -> InvoiceView | Forbidden | NotFound:
+    """Only the invoice's own token or its merchant's token reads it."""
+    async with services.uow_factory() as uow:
+        if audience == INVOICE:
+            if subject != public_id:
+                return Forbidden("Este token no corresponde a esa factura.")
+            row = await uow.invoices.by_public_id(public_id)
+        elif audience == MERCHANT:
+            row = await uow.invoices.owned_by_public_id(int(subject), public_id)
+        else:
+            return Forbidden("Esta operación requiere un token de factura o de comercio.")
+    return invoice_view(services, row) if row is not None else NotFound("No existe esa factura.")

@@ -1,0 +1,87 @@
+"""The portal's first step: find a ticket by the three data printed on it."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from persistence.tables import DocumentStatus, InvoiceRow
+from services.kernel.container import Services
+from services.kernel.money import cents, from_cents
+from services.kernel.security import TICKET
+from services.kernel.throttle import keys_for
+from services.merchants.models import Merchant, merchant_from_row
+from services.portal import policy
+from services.portal.results import AlreadyInvoiced, ConceptLine, Invoiceable, LookupResult, NotInvoiceable, TicketNotFound
+from services.sales.models import Sale, sale_from_row
+from services.sales.ticket import reference_key
+
+NOT_FOUND_MESSAGE = (
+    "No encontramos un ticket con esos datos. Revisa el número de comercio, la referencia y el total "
+    "tal como aparecen impresos en tu ticket."
+)
+
+
+def mask_rfc(rfc: str) -> str:
+    """XAXX010101000 -> XAXX0101****0: enough to recognise, not enough to reuse."""
+    return rfc[:-5] + "****" + rfc[-1:] if len(rfc) > 5 else "****"
+
+
+def already_invoiced(invoice: InvoiceRow) -> AlreadyInvoiced:
+    return AlreadyInvoiced(
+        invoiced_at=invoice.issued_at or invoice.created_at,
+        masked_rfc=mask_rfc(invoice.customer_rfc),
+        message="Este ticket ya fue facturado.",
+    )
+
+
+def not_invoiceable(refusal: policy.Refusal) -> NotInvoiceable:
+    return NotInvoiceable(refusal.reason, refusal.deadline, refusal.message)
+
+
+def concept_preview(sale: Sale, merchant: Merchant) -> tuple[ConceptLine, ...]:
+    if not merchant.generic_concept_enabled:
+        return tuple(ConceptLine(line.description, line.quantity, line.amount) for line in sale.lines)
+    # One generic concept per distinct tax treatment: a concept cannot carry two IVA rates.
+    groups: dict[tuple, Decimal] = {}
+    for line in sale.lines:
+        groups[line.taxes] = groups.get(line.taxes, Decimal(0)) + line.amount
+    return tuple(ConceptLine(merchant.generic_description or "", Decimal(1), cents(v)) for v in groups.values())
+
+
+async def lookup_ticket(services: Services, company_number: str, reference: str, total: Decimal, client: str) -> LookupResult:
+    now = datetime.now(UTC)
+    company_number = company_number.strip()
+    keys = keys_for(client, company_number)
+    async with services.uow_factory() as uow:
+        # The throttle counters and the ticket in one transaction. Even the right data
+        # waits while the client is blocked: that is what stops guessing.
+        wait = await services.throttle.blocked_for(keys, now, uow)
+        # One query by (company number, reference); the total is compared after. Unknown
+        # company, unknown reference and wrong total then share one code path below.
+        found = None if wait else await uow.sales.ticket_with_invoice(company_number[:20], reference_key(reference)[:200])
+    if wait:
+        minutes = max(1, -(-wait // 60))
+        return TicketNotFound(
+            f"Demasiados intentos fallidos. Intenta de nuevo en {minutes} minuto{'s' if minutes != 1 else ''}.",
+            retry_after_seconds=wait,
+        )
+    if found is None or from_cents(found[0].total_cents) != cents(total):
+        await services.throttle.fail(keys, now)
+        return TicketNotFound(NOT_FOUND_MESSAGE)
+    sale_row, merchant_row, invoice = found
+    if invoice is not None and invoice.status != DocumentStatus.PENDING:
+        return already_invoiced(invoice)
+    sale, merchant = sale_from_row(sale_row), merchant_from_row(merchant_row)
+    refusal = policy.refusal(sale, merchant, now)
+    if refusal is not None:
+        return not_invoiceable(refusal)
+    token, _ = services.tokens.issue(TICKET, str(sale.id), services.ticket_token_ttl, m=merchant.id)
+    return Invoiceable(
+        reference=sale.reference,
+        total=sale.total,
+        sold_at=sale.sold_at,
+        deadline=policy.deadline(sale.sold_at, merchant),
+        concepts=concept_preview(sale, merchant),
+        ticket_token=token,
+        merchant_name=merchant.legal_name,
+    )
