@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from services.catalogs import MORAL, PHYSICAL
+from services.cfdi.sat import certificate_number, load_certificate
 
 # OID 2.5.4.45 (x500UniqueIdentifier): SAT puts "RFC" or "RFC / RFC-of-legal-rep" there.
 _OID_UNIQUE_ID = x509.ObjectIdentifier("2.5.4.45")
@@ -61,19 +62,6 @@ class CsdInfo:
     valid_from: datetime  # aware, UTC
     valid_to: datetime  # aware, UTC
     person_type: str  # "PHYSICAL" (RFC of 13 chars) or "MORAL" (12)
-
-
-def certificate_number(cert: x509.Certificate) -> str:
-    """SAT's NoCertificado: the serial number's bytes are the ASCII digits of the number."""
-    serial = cert.serial_number
-    raw = serial.to_bytes((serial.bit_length() + 7) // 8 or 1, "big")
-    try:
-        text = raw.decode("ascii")
-    except UnicodeDecodeError:
-        text = ""
-    if len(text) == 20 and text.isdigit():
-        return text
-    return str(serial)  # not a SAT certificate; never matches a 20-digit NoCertificado
 
 
 def _attr(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
@@ -115,17 +103,6 @@ def _is_csd(cert: x509.Certificate) -> bool:
             return False  # e.firma keys may encrypt; a CSD only signs
         return bool(ku.digital_signature)
     return bool(cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME))
-
-
-def load_certificate(certificate_der: bytes) -> x509.Certificate:
-    try:
-        return x509.load_der_x509_certificate(certificate_der)
-    except (ValueError, TypeError) as exc:
-        raise CsdError(
-            "INVALID_CERTIFICATE",
-            "El archivo .cer no es un certificado válido. Sube el archivo .cer de tu "
-            "Certificado de Sello Digital (CSD) tal como lo descargaste del SAT.",
-        ) from exc
 
 
 def load_private_key(private_key_der: bytes, password: bytes) -> rsa.RSAPrivateKey:
@@ -194,7 +171,14 @@ def _open_checked(certificate_der: bytes, private_key_der: bytes, password: byte
         if hit is not None:
             _key_cache.move_to_end(cache_key)
             return hit
-    cert = load_certificate(certificate_der)
+    try:
+        cert = load_certificate(certificate_der, pem=False)  # SAT's .cer is DER
+    except (ValueError, TypeError) as exc:
+        raise CsdError(
+            "INVALID_CERTIFICATE",
+            "El archivo .cer no es un certificado válido. Sube el archivo .cer de tu "
+            "Certificado de Sello Digital (CSD) tal como lo descargaste del SAT.",
+        ) from exc
     if not _is_csd(cert):
         raise CsdError(
             "NOT_A_CSD",

@@ -22,7 +22,7 @@ from services.cfdi.rules import (
     GENERIC_REGIME, GENERIC_RFC_DOMESTIC, GENERIC_USE, check_customer, normalize_legal_name, normalize_rfc,
     rfc_person_type,
 )
-from services.cfdi.verify import cadena_original
+from services.cfdi.sat import cadena_original
 from services.cfdi.xsd import validate_tree
 from services.kernel.types import CsdMaterial, Customer, FieldProblem, GlobalInvoiceRequest, InvoiceRequest, Issuer
 

@@ -5,8 +5,8 @@ amount is ours: satcfdi's `Comprobante.compute()` recomputes Concepto@Importe as
 round(Cantidad*ValorUnitario) with Python's round (half-even), rounds taxes with a
 "round tracker" that carries fractions between concepts, and sums Impuestos itself, so
 after construction we overwrite Importe, SubTotal, Impuestos and Total with the values
-from services.cfdi.concepts. The cadena is computed with SAT's XSLT (services.cfdi.verify),
-not satcfdi's copy, and signed here with `cryptography`. Swapping satcfdi means
+from services.cfdi.concepts. The cadena is computed with SAT's XSLT (services.cfdi.sat),
+not satcfdi's copy, and sealed with services.cfdi.sat.sello (`cryptography`). Swapping satcfdi means
 rewriting `build_unsigned` only.
 """
 from __future__ import annotations
@@ -15,12 +15,12 @@ import base64
 from datetime import datetime
 from decimal import Decimal
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 from satcfdi.create.cfd import cfdi40
 
 from services.cfdi.concepts import Concept, Totals
+from services.cfdi.sat import sello
 from services.kernel.types import Customer, Issuer
 
 PAYMENT_METHOD_PUE = "PUE"  # c_MetodoPago: pago en una sola exhibición
@@ -128,8 +128,7 @@ def to_tree(comprobante) -> etree._Element:
 
 def seal_tree(root: etree._Element, cadena: str, key: rsa.RSAPrivateKey) -> None:
     """Set Comprobante@Sello: base64(RSA PKCS#1 v1.5, SHA-256 over the UTF-8 cadena)."""
-    signature = key.sign(cadena.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
-    root.set("Sello", base64.b64encode(signature).decode("ascii"))
+    root.set("Sello", sello(cadena, key))
 
 
 def tree_bytes(root: etree._Element) -> bytes:

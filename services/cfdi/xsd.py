@@ -1,50 +1,22 @@
-"""XSD validation of CFDI 4.0 XML (cfdv40.xsd + TFD 1.1 + Pagos 2.0) and strict parsing.
+"""XSD validation of CFDI 4.0 XML (cfdv40.xsd + TFD 1.1 + Pagos 2.0).
 
 The bundle includes the 5 MB catCFDI.xsd: compiling it costs ~100-200 ms, so it is
 compiled once per process, lazily, under a lock (performance-facts.md: satcfdi's
 `to_xml(validate=True)` recompiles it on every call). Validation itself runs under the
 same lock: lxml's XMLSchema keeps its error log on the object, so concurrent `validate`
 calls on one instance would mix their errors. It costs a few ms per document.
+Parsing is services.cfdi.sat's strict parser.
 """
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from lxml import etree
 
-SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "sat_data" / "schemas"
-BUNDLE_XSD = SCHEMAS_DIR / "cfdi40_bundle.xsd"
+from services.cfdi.sat import BUNDLE_XSD, XmlParseError, parse_strict, xml_parser
 
 _lock = threading.Lock()
 _schema: etree.XMLSchema | None = None
-
-
-class XmlParseError(ValueError):
-    """The bytes are not one well-formed XML document we are willing to read."""
-
-
-def _parser() -> etree.XMLParser:
-    # Non-recovering (satcfdi's shared parser recovers, so a truncated document would
-    # "parse"), no network, no entity expansion, no DTD loading: input may come from
-    # outside (a PAC's response, an upload).
-    return etree.XMLParser(
-        recover=False, no_network=True, resolve_entities=False, load_dtd=False,
-        dtd_validation=False, huge_tree=False, remove_comments=False,
-    )
-
-
-def parse_strict(xml: bytes) -> etree._ElementTree:
-    """Parse `xml` or raise XmlParseError. Documents with a DOCTYPE are refused."""
-    if not isinstance(xml, (bytes, bytearray)):
-        raise XmlParseError("XML must be bytes")
-    try:
-        tree = etree.ElementTree(etree.fromstring(bytes(xml), _parser()))
-    except etree.XMLSyntaxError as exc:
-        raise XmlParseError(f"XML mal formado: {exc}") from exc
-    if tree.docinfo.doctype:
-        raise XmlParseError("XML con DOCTYPE no permitido")
-    return tree
 
 
 def schema() -> etree.XMLSchema:
@@ -53,11 +25,12 @@ def schema() -> etree.XMLSchema:
     if _schema is None:
         with _lock:
             if _schema is None:
-                _schema = etree.XMLSchema(etree.parse(str(BUNDLE_XSD), _parser()))
+                _schema = etree.XMLSchema(etree.parse(str(BUNDLE_XSD), xml_parser()))
     return _schema
 
 
 def validate_tree(tree: etree._ElementTree | etree._Element) -> list[str]:
+    """Problems against cfdi40_bundle.xsd (CFDI 4.0 + TFD 1.1 + Pagos 2.0); [] when valid."""
     compiled = schema()
     with _lock:
         if compiled.validate(tree):

@@ -40,15 +40,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from services.cfdi.csd import certificate_number
+from services.cfdi import sat, xsd
+from services.cfdi.sat import certificate_number
 
-from . import _xml
 from .base import (
     CANCELLATION_REASONS,
     DEFAULT_TIMEOUT,
@@ -153,7 +152,8 @@ class SandboxPac(BasePac):
         def work() -> None:
             from services.catalogs import time_zone_for
 
-            _xml.warm()
+            xsd.schema()
+            sat.warm()
             time_zone_for("00000")
             self._get_identity()
 
@@ -189,9 +189,9 @@ class SandboxPac(BasePac):
 
         stamped_at = now.astimezone(timezone.utc).replace(microsecond=0)
         folio = new_uuid()
-        tfd = etree.Element(f"{{{_xml.TFD_NS}}}TimbreFiscalDigital", nsmap={"tfd": _xml.TFD_NS, "xsi": _xml.XSI_NS})
+        tfd = etree.Element(f"{{{sat.NS_TFD}}}TimbreFiscalDigital", nsmap={"tfd": sat.NS_TFD, "xsi": sat.NS_XSI})
         # Attribute order as SAT's PACs write it; the cadena's order comes from the XSLT.
-        tfd.set(f"{{{_xml.XSI_NS}}}schemaLocation", _xml.TFD_SCHEMA_LOCATION)
+        tfd.set(f"{{{sat.NS_XSI}}}schemaLocation", sat.TFD_SCHEMA_LOCATION)
         tfd.set("Version", "1.1")
         tfd.set("UUID", folio)
         tfd.set("FechaTimbrado", stamped_at.astimezone(SAT_ZONE).strftime("%Y-%m-%dT%H:%M:%S"))
@@ -199,15 +199,14 @@ class SandboxPac(BasePac):
         tfd.set("Leyenda", SANDBOX_LEYENDA)
         tfd.set("SelloCFD", root.get("Sello"))
         tfd.set("NoCertificadoSAT", identity.number)
-        cadena = _xml.tfd_cadena(tfd)
-        signature = identity.private_key.sign(cadena.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
-        tfd.set("SelloSAT", base64.b64encode(signature).decode("ascii"))
+        cadena = sat.tfd_cadena(tfd)
+        tfd.set("SelloSAT", sat.sello(cadena, identity.private_key))
 
-        complemento = root.find(f"{{{_xml.CFDI_NS}}}Complemento")
+        complemento = root.find(f"{{{sat.NS_CFDI}}}Complemento")
         if complemento is None:
             # cfdv40.xsd sequence: ..., Impuestos?, Complemento?, Addenda?
-            complemento = etree.Element(f"{{{_xml.CFDI_NS}}}Complemento")
-            addenda = root.find(f"{{{_xml.CFDI_NS}}}Addenda")
+            complemento = etree.Element(f"{{{sat.NS_CFDI}}}Complemento")
+            addenda = root.find(f"{{{sat.NS_CFDI}}}Addenda")
             if addenda is not None:
                 addenda.addprevious(complemento)
             else:
@@ -232,9 +231,9 @@ class SandboxPac(BasePac):
         return self._registry_dir / f"{folio}.json"
 
     def _register(self, result: StampResult) -> None:
-        root = _xml.parse_strict(result.xml).getroot()
-        emisor = root.find(f"{{{_xml.CFDI_NS}}}Emisor")
-        receptor = root.find(f"{{{_xml.CFDI_NS}}}Receptor")
+        root = sat.parse_strict(result.xml).getroot()
+        emisor = root.find(f"{{{sat.NS_CFDI}}}Emisor")
+        receptor = root.find(f"{{{sat.NS_CFDI}}}Receptor")
         record = {
             "uuid": result.uuid,
             "status": STATUS_ACTIVE,
@@ -316,11 +315,11 @@ def _invalid(message: str, code: str = "CFDI_INVALID") -> StampingError:
 def _check_cfdi(xml: bytes, now: datetime) -> tuple[etree._ElementTree, etree._Element]:
     """What a PAC checks before stamping. Raises StampingError (never retryable)."""
     try:
-        tree = _xml.parse_strict(xml)
+        tree = sat.parse_strict(xml)
     except (etree.XMLSyntaxError, ValueError) as exc:
         raise _invalid(f"El XML no es un documento válido: {exc}") from exc
     root = tree.getroot()
-    if root.tag != f"{{{_xml.CFDI_NS}}}Comprobante" or root.get("Version") != "4.0":
+    if root.tag != f"{{{sat.NS_CFDI}}}Comprobante" or root.get("Version") != "4.0":
         raise _invalid("El documento no es un Comprobante CFDI versión 4.0.")
     if not (root.get("Sello") or "").strip():
         raise _invalid("El comprobante no está sellado (falta el atributo Sello).")
@@ -329,7 +328,7 @@ def _check_cfdi(xml: bytes, now: datetime) -> tuple[etree._ElementTree, etree._E
             raise _invalid("El comprobante ya fue timbrado.", code="CFDI_ALREADY_STAMPED")
     except ValueError as exc:
         raise _invalid(str(exc), code="CFDI_ALREADY_STAMPED") from exc
-    errors = _xml.schema_errors(tree)
+    errors = xsd.validate_tree(tree)
     if errors:
         raise _invalid("El comprobante no cumple el esquema CFDI 4.0: " + "; ".join(errors[:3]))
 
@@ -360,8 +359,8 @@ def _issued_at(fecha: str | None, zip_code: str) -> datetime:
 
 def _check_seal(tree: etree._ElementTree, root: etree._Element, issued: datetime) -> None:
     try:
-        certificate = x509.load_der_x509_certificate(base64.b64decode(root.get("Certificado") or "", validate=True))
-        signature = base64.b64decode(root.get("Sello") or "", validate=True)
+        certificate = sat.load_certificate(base64.b64decode(root.get("Certificado") or "", validate=True), pem=False)
+        base64.b64decode(root.get("Sello") or "", validate=True)  # bad base64 is reported here, not as a wrong Sello
     except (binascii.Error, ValueError) as exc:
         raise _invalid("El Certificado o el Sello del comprobante no son base64 válido.", code="CFDI_SEAL_INVALID") from exc
     if certificate_number(certificate) != root.get("NoCertificado"):
@@ -374,13 +373,10 @@ def _check_seal(tree: etree._ElementTree, root: etree._Element, issued: datetime
     public_key = certificate.public_key()
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise _invalid("El certificado no tiene una llave RSA.", code="CFDI_SEAL_INVALID")
-    cadena = _xml.cfdi_cadena(tree)
-    try:
-        public_key.verify(signature, cadena.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
-    except InvalidSignature as exc:
+    if not sat.sello_verifies(certificate, sat.cadena_original(tree), root.get("Sello") or ""):
         raise _invalid(
             "El Sello no corresponde al comprobante (¿se modificó después de sellarlo?).", code="CFDI_SEAL_INVALID"
-        ) from exc
+        )
 
 
 def _normalize_uuid(value: str) -> str | None:
@@ -446,7 +442,7 @@ class _Identity:
                     os.rename(tmp, directory)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
-        certificate = x509.load_der_x509_certificate((directory / cls.CERT_NAME).read_bytes())
+        certificate = sat.load_certificate((directory / cls.CERT_NAME).read_bytes(), pem=False)
         private_key = serialization.load_pem_private_key((directory / cls.KEY_NAME).read_bytes(), password=None)
         if not isinstance(private_key, rsa.RSAPrivateKey):
             raise RuntimeError(f"{directory / cls.KEY_NAME} is not an RSA key")

@@ -7,19 +7,17 @@ serial number).
 """
 from __future__ import annotations
 
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
+from services.cfdi.sat import TFD_PATH, load_certificate, parse_strict, tfd_cadena
 from services.cfdi.verify import verify_tfd_seal
-
-from ._xml import CFDI_NS, TFD_NS, parse_strict, tfd_cadena
 
 _TFD_ATTRIBUTES = ("Version", "UUID", "FechaTimbrado", "RfcProvCertif", "Leyenda", "SelloCFD", "NoCertificadoSAT", "SelloSAT")
 
 
 def find_tfd(root: etree._Element) -> etree._Element | None:
-    found = root.findall(f"{{{CFDI_NS}}}Complemento/{{{TFD_NS}}}TimbreFiscalDigital")
+    found = root.findall(TFD_PATH)
     if len(found) > 1:
         raise ValueError("El comprobante tiene más de un TimbreFiscalDigital.")
     return found[0] if found else None
@@ -43,13 +41,6 @@ def tfd_info(xml: bytes) -> dict:
     info["cadena"] = tfd_cadena(tfd)
     info["Sello"] = root.get("Sello")
     return info
-
-
-def load_certificate(data: bytes) -> x509.Certificate:
-    """A certificate from DER (SAT's .cer) or PEM bytes."""
-    if data.lstrip().startswith(b"-----BEGIN"):
-        return x509.load_pem_x509_certificate(data)
-    return x509.load_der_x509_certificate(data)
 
 
 def verify_tfd(xml: bytes, certificate_der: bytes) -> bool:

@@ -14,7 +14,8 @@ from services.cfdi.concepts import importe_limits, tax_limits
 from services.cfdi.csd import CsdError
 from services.cfdi.engine import CfdiBuildError, SignedCfdi, build_signed_cfdi
 from services.cfdi.verify import cadena_original, verify_seal
-from services.cfdi.xsd import parse_strict, validate_xml
+from services.cfdi.sat import parse_strict
+from services.cfdi.xsd import validate_xml
 from services.kernel.types import (
     IVA_16, Customer, GenericConceptConfig, InvoiceRequest, Issuer, LineTax, SaleLine,
 )

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from services.cfdi.verify import cadena_original, tfd_cadena, verify_seal, verify_tfd_seal
-from services.cfdi.xsd import XmlParseError, parse_strict, validate_xml
+from services.cfdi.sat import XmlParseError, parse_strict
+from services.cfdi.xsd import validate_xml
 
 from .conftest import CSD_DIR, INVALID_SAMPLES_DIR, SAMPLES_DIR
 

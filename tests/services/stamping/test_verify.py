@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from services.cfdi.csd import certificate_number
+from services.cfdi.sat import certificate_number, load_certificate
 from services.stamping import tfd_info, verify_tfd
-from services.stamping.verify import load_certificate
 
 from .conftest import SAMPLE_02, SAMPLES
 
