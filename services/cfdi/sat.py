@@ -22,6 +22,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from lxml import etree
 
@@ -43,6 +44,9 @@ TFD_SCHEMA_LOCATION = (
     "http://www.sat.gob.mx/TimbreFiscalDigital "
     "http://www.sat.gob.mx/sitio_internet/cfd/TimbreFiscalDigital/TimbreFiscalDigitalv11.xsd"
 )
+# Anexo 20, TimbreFiscalDigital (TimbreFiscalDigitalv11.xsd documentation): FechaTimbrado
+# is in the time of the Zona Centro.
+FECHA_TIMBRADO_ZONE = ZoneInfo("America/Mexico_City")
 
 # ---- SAT's data files --------------------------------------------------------------
 

@@ -10,16 +10,17 @@ the stylesheet, and WeasyPrint's cache dict is reused across renders
 (notes/performance-facts.md). Concept rows carry no markup inside their cells: WeasyPrint's
 cost grows with the number of elements.
 
-Everything printed comes from the XML, parsed here with a strict parser: a document that is
-truncated, malformed or refers to external entities is refused (PdfRenderError) instead of
-printing half an invoice or a file from this machine.
+Everything printed comes from the XML, parsed with services.cfdi.sat's strict parser: a
+document that is truncated, malformed or carries a DOCTYPE (external entities) is refused
+(PdfRenderError) instead of printing half an invoice or a file from this machine. The TFD's
+cadena original printed is sat.tfd_cadena (SAT's cadenaoriginal_TFD_1_1.xslt, compiled
+lazily in each worker).
 
 CPU-bound and synchronous: call it from a worker (services.pdf.pool.PdfRenderer), never
 inside a coroutine.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
@@ -30,23 +31,18 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import segno
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from lxml import etree
 
+from services.cfdi import sat
+from services.cfdi.sat import NS, XmlParseError, parse_strict, tfd_cadena
+
 from .amount_words import amount_in_words
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"
-CATALOG_DIR = HERE.parent / "sat_data" / "catalogos"
-
-NS = {
-    "cfdi": "http://www.sat.gob.mx/cfd/4",
-    "tfd": "http://www.sat.gob.mx/TimbreFiscalDigital",
-}
-_COMPROBANTE = f"{{{NS['cfdi']}}}Comprobante"
 
 # Anexo 20, "Especificación técnica del código de barras bidimensional" (CFDI 3.3 and 4.0).
 VERIFY_URL = "https://verificacfdi.facturaelectronica.sat.gob.mx/default.aspx"
@@ -58,11 +54,7 @@ _TEST_CSD_PREFIX = "30001000000"
 
 SANDBOX_LEGEND = "SANDBOX — SIN VALIDEZ FISCAL"
 
-# Anexo 20, TimbreFiscalDigital: FechaTimbrado is in the time of the Zona Centro.
-_CENTRAL_TIME = ZoneInfo("America/Mexico_City")
-
 _TAX_NAMES = {"001": "ISR", "002": "IVA", "003": "IEPS"}
-_XML_SPACE = re.compile(r"[ \t\r\n]+")
 
 
 class PdfRenderError(ValueError):
@@ -82,10 +74,8 @@ class PdfRenderError(ValueError):
 @cache
 def _catalog(name: str) -> dict[str, str]:
     """c_* catalogue id -> texto. Expired rows are kept: an old invoice may use them."""
-    with open(CATALOG_DIR / f"{name}.json", encoding="utf-8") as fh:
-        rows = json.load(fh)["rows"]
     out: dict[str, str] = {}
-    for row in sorted(rows, key=lambda r: not r.get("vigencia_hasta")):  # current rows win
+    for row in sorted(sat.catalog_rows(name), key=sat.is_current):  # current rows win
         out[row["id"]] = row["texto"]
     return out
 
@@ -155,31 +145,6 @@ def verification_url(uuid: str, rfc_emisor: str, rfc_receptor: str, total: str, 
         f"{VERIFY_URL}?id={uuid}&re={quote(rfc_emisor, safe='')}&rr={quote(rfc_receptor, safe='')}"
         f"&tt={qr_total(total)}&fe={quote(sello[-8:], safe='')}"
     )
-
-
-# ---- TFD cadena original --------------------------------------------------------------
-
-
-def _normalize_space(value: str) -> str:
-    """XPath normalize-space(): strip, collapse XML whitespace runs to one space."""
-    return _XML_SPACE.sub(" ", value).strip(" ")
-
-
-def tfd_original_string(tfd: etree._Element) -> str:
-    """Cadena original del complemento de certificación digital del SAT.
-
-    Built by the rules of SAT's cadenaoriginal_TFD_1_1.xslt (Anexo 20 rubro III.B):
-    '|' + required attributes, Leyenda only when present, each normalize-space()d,
-    wrapped as '||…||'. tests/services/pdf checks it against the XSLT itself.
-    """
-    def req(name: str) -> str:
-        return "|" + _normalize_space(tfd.get(name, ""))
-
-    parts = [req("Version"), req("UUID"), req("FechaTimbrado"), req("RfcProvCertif")]
-    if tfd.get("Leyenda") is not None:
-        parts.append(req("Leyenda"))
-    parts += [req("SelloCFD"), req("NoCertificadoSAT")]
-    return "|" + "".join(parts) + "||"
 
 
 # ---- view model -----------------------------------------------------------------------
@@ -269,15 +234,11 @@ class InvoiceView:
 
 
 def _parse(xml: bytes) -> etree._Element:
-    # Built per call: lxml parsers are cheap and not meant to be shared across threads.
-    parser = etree.XMLParser(
-        recover=False, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-    )
     try:
-        root = etree.fromstring(xml, parser)
-    except etree.XMLSyntaxError as exc:
+        root = parse_strict(xml).getroot()
+    except XmlParseError as exc:
         raise PdfRenderError("invalid_xml", f"El XML del CFDI no es válido: {exc}") from None
-    if root.tag != _COMPROBANTE or root.get("Version") != "4.0":
+    if root.tag != sat.COMPROBANTE or root.get("Version") != "4.0":
         raise PdfRenderError("not_cfdi40", "El documento no es un CFDI versión 4.0.")
     return root
 
@@ -344,7 +305,7 @@ def _stamped_at(value: str) -> datetime:
         naive = datetime.fromisoformat(value)
     except ValueError:
         raise PdfRenderError("incomplete_cfdi", f"FechaTimbrado no válida en el timbre: {value!r}") from None
-    return naive if naive.tzinfo else naive.replace(tzinfo=_CENTRAL_TIME)
+    return naive if naive.tzinfo else naive.replace(tzinfo=sat.FECHA_TIMBRADO_ZONE)
 
 
 def _qr_svg(url: str) -> str:
@@ -430,7 +391,7 @@ def build_view(xml: bytes, *, sandbox: bool = False, merchant_display_name: str 
         no_certificado_sat=tfd.get("NoCertificadoSAT", ""),
         sello_cfd=tfd.get("SelloCFD", "") or sello,
         sello_sat=tfd.get("SelloSAT", ""),
-        tfd_cadena=tfd_original_string(tfd),
+        tfd_cadena=tfd_cadena(tfd),
         qr_url=url,
         qr_svg=_qr_svg(url),
         sandbox=sandbox or no_certificado.startswith(_TEST_CSD_PREFIX),

@@ -37,7 +37,6 @@ import tempfile
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -74,7 +73,6 @@ SANDBOX_RFC_PROV_CERTIF = "SPR190613I52"
 SANDBOX_LEYENDA = "SANDBOX - SIN VALIDEZ FISCAL"
 SANDBOX_SUBJECT = "SANDBOX — SIN VALIDEZ FISCAL"
 
-SAT_ZONE = ZoneInfo("America/Mexico_City")  # FechaTimbrado: hora de la Zona Centro (XSD doc)
 MAX_AGE = timedelta(hours=72)  # a PAC refuses a CFDI whose Fecha is older (RMF 2.7.1.x / CFDI40101)
 CLOCK_SKEW = timedelta(minutes=5)  # tolerated "future" Fecha, for clocks slightly ahead
 
@@ -194,7 +192,7 @@ class SandboxPac(BasePac):
         tfd.set(f"{{{sat.NS_XSI}}}schemaLocation", sat.TFD_SCHEMA_LOCATION)
         tfd.set("Version", "1.1")
         tfd.set("UUID", folio)
-        tfd.set("FechaTimbrado", stamped_at.astimezone(SAT_ZONE).strftime("%Y-%m-%dT%H:%M:%S"))
+        tfd.set("FechaTimbrado", stamped_at.astimezone(sat.FECHA_TIMBRADO_ZONE).strftime("%Y-%m-%dT%H:%M:%S"))
         tfd.set("RfcProvCertif", SANDBOX_RFC_PROV_CERTIF)
         tfd.set("Leyenda", SANDBOX_LEYENDA)
         tfd.set("SelloCFD", root.get("Sello"))

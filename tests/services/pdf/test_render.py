@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from services.cfdi.sat import tfd_cadena as tfd_original_string
 from services.pdf.render import (
     NS,
     SANDBOX_LEGEND,
@@ -19,7 +20,6 @@ from services.pdf.render import (
     qr_total,
     render_invoice_html,
     render_invoice_pdf,
-    tfd_original_string,
     verification_url,
 )
 
