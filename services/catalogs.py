@@ -1,20 +1,17 @@
-"""SAT catalogues (Anexo 20, catCFDI), loaded once per process from services/sat_data.
+"""SAT catalogues (Anexo 20, catCFDI), loaded once per process from services/sat_data
+(the files are read by services.cfdi.sat).
 
 The data are SAT's published catalogues (see services/sat_data/catalogos/*.json "source").
 Everything here is read-only and cached; lookups are O(1).
 """
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-DATA_DIR = Path(__file__).resolve().parent / "sat_data"
-CATALOG_DIR = DATA_DIR / "catalogos"
+from services.cfdi.sat import catalog_csv, catalog_rows as _rows, is_current as _current
 
 PHYSICAL = "PHYSICAL"  # persona física
 MORAL = "MORAL"  # persona moral
@@ -45,15 +42,6 @@ class PostalCode:
     border_region: bool  # estímulo franja fronteriza (IVA 8 %)
 
 
-def _rows(name: str) -> list[dict]:
-    with open(CATALOG_DIR / f"{name}.json", encoding="utf-8") as fh:
-        return json.load(fh)["rows"]
-
-
-def _current(row: dict) -> bool:
-    return not row.get("vigencia_hasta")
-
-
 @cache
 def _regimes() -> dict[str, dict]:
     return {r["id"]: r for r in _rows("c_RegimenFiscal") if _current(r)}
@@ -76,21 +64,19 @@ def _unit_keys() -> dict[str, str]:
 
 @cache
 def _product_keys() -> dict[str, str]:
-    with open(CATALOG_DIR / "c_ClaveProdServ.csv", encoding="utf-8", newline="") as fh:
-        return {row["c_ClaveProdServ"]: row["descripcion"] for row in csv.DictReader(fh)}
+    return {row["c_ClaveProdServ"]: row["descripcion"] for row in catalog_csv("c_ClaveProdServ")}
 
 
 @cache
 def _postal_codes() -> dict[str, PostalCode]:
     out: dict[str, PostalCode] = {}
-    with open(CATALOG_DIR / "c_CodigoPostal.csv", encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            out[row["c_CodigoPostal"]] = PostalCode(
-                code=row["c_CodigoPostal"],
-                state=row["c_Estado"],
-                time_zone=_HUSO_TO_ZONE.get(row["huso_horario"], DEFAULT_ZONE),
-                border_region=row["estimulo_franja_fronteriza"] == "1",
-            )
+    for row in catalog_csv("c_CodigoPostal"):
+        out[row["c_CodigoPostal"]] = PostalCode(
+            code=row["c_CodigoPostal"],
+            state=row["c_Estado"],
+            time_zone=_HUSO_TO_ZONE.get(row["huso_horario"], DEFAULT_ZONE),
+            border_region=row["estimulo_franja_fronteriza"] == "1",
+        )
     return out
 
 
