@@ -21,7 +21,7 @@ import smtplib
 import socket
 import ssl
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from email.headerregistry import Address
@@ -406,65 +406,38 @@ def _filename(name: str, extension: str) -> str:
 # --------------------------------------------------------------------------- factory
 
 
-# Accepted names for each setting: plain keyword names first, then settings-style ones.
-_SETTING_KEYS = {
-    "host": ("host", "smtp_host"),
-    "port": ("port", "smtp_port"),
-    "use_tls": ("use_tls", "smtp_use_tls", "smtp_tls", "smtp_ssl"),
-    "starttls": ("starttls", "smtp_starttls"),
-    "username": ("username", "smtp_username", "smtp_user"),
-    "password": ("password", "smtp_password"),
-    "timeout": ("timeout", "smtp_timeout", "smtp_timeout_seconds"),
-    "outbox_dir": ("outbox_dir", "mail_outbox_dir"),
-}
-_KNOWN_KEYS = {key for keys in _SETTING_KEYS.values() for key in keys}
-
-
-def build_mailer(settings: Mapping | object | None = None, /, **kwargs) -> Mailer:
+def build_mailer(
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    use_tls: bool = False,
+    starttls: bool = False,
+    username: str | None = None,
+    password: object = None,
+    timeout: float | None = None,
+    outbox_dir: Path | str | None = None,
+) -> Mailer:
     """SmtpMailer when a host is set, OutboxMailer(outbox_dir) otherwise.
 
-    Values come from keyword arguments (host, port, use_tls, starttls, username,
-    password, timeout, outbox_dir; the smtp_* spellings are accepted too) and/or a
-    settings object or mapping passed first (its other attributes are ignored).
-    Keywords win. An unknown keyword is a TypeError, so a typo does not silently
-    fall back to the outbox. `password` may be a pydantic SecretStr. When both
-    use_tls and starttls are true, implicit TLS wins (settings often default
-    starttls to true).
+    The keywords are the ones api/app.py passes from its settings (smtp_host -> host,
+    smtp_port -> port, smtp_tls -> use_tls, smtp_starttls -> starttls, smtp_user ->
+    username, smtp_password -> password, smtp_timeout_seconds -> timeout, and the
+    outbox directory); any other keyword is a TypeError, so a typo does not silently
+    fall back to the outbox. `password` may be a pydantic SecretStr. When both use_tls
+    and starttls are true, implicit TLS wins (settings often default starttls to true).
     """
-    unknown = set(kwargs) - _KNOWN_KEYS
-    if unknown:
-        raise TypeError(f"build_mailer() got unknown settings: {', '.join(sorted(unknown))}")
-
-    def lookup(name: str):
-        for key in _SETTING_KEYS[name]:
-            if key in kwargs:
-                return kwargs[key]
-        for key in _SETTING_KEYS[name]:
-            if isinstance(settings, Mapping):
-                if key in settings:
-                    return settings[key]
-            elif settings is not None and hasattr(settings, key):
-                return getattr(settings, key)
-        return None
-
-    password = lookup("password")
     if hasattr(password, "get_secret_value"):
         password = password.get_secret_value()
-    host = lookup("host")
     if host:
-        use_tls = bool(lookup("use_tls"))
-        timeout = lookup("timeout")
-        port = lookup("port")
         return SmtpMailer(
             host=str(host),
             port=int(port) if port else None,
-            use_tls=use_tls,
-            starttls=bool(lookup("starttls")) and not use_tls,
-            username=lookup("username") or None,
+            use_tls=bool(use_tls),
+            starttls=bool(starttls) and not use_tls,
+            username=username or None,
             password=password or None,
             timeout=float(timeout) if timeout else DEFAULT_TIMEOUT,
         )
-    outbox = lookup("outbox_dir")
-    if not outbox:
+    if not outbox_dir:
         raise ValueError("Set an SMTP host to send e-mail, or outbox_dir to keep it in an outbox directory.")
-    return OutboxMailer(Path(outbox))
+    return OutboxMailer(Path(outbox_dir))

@@ -319,7 +319,7 @@ def test_messages_escape_html_and_strip_header_newlines():
 
 
 def test_build_mailer_chooses_smtp_when_a_host_is_set(tmp_path):
-    smtp = build_mailer({"smtp_host": "smtp.example.com", "smtp_port": "2525", "smtp_timeout": 7, "debug": True})
+    smtp = build_mailer(host="smtp.example.com", port="2525", timeout=7)
     assert isinstance(smtp, SmtpMailer) and smtp.port == 2525 and smtp.timeout == 7
     outbox = build_mailer(host="", outbox_dir=tmp_path)
     assert isinstance(outbox, OutboxMailer) and outbox.directory == tmp_path
