@@ -110,6 +110,11 @@ def parse_strict(xml: bytes) -> etree._ElementTree:
     return tree
 
 
+def as_tree(xml: bytes | etree._ElementTree | etree._Element) -> etree._ElementTree | etree._Element:
+    """`xml` parsed with parse_strict when it is bytes; a tree or element as it is."""
+    return parse_strict(bytes(xml)) if isinstance(xml, (bytes, bytearray)) else xml
+
+
 # ---- SAT's stylesheets and the cadenas originales ----------------------------------
 
 _local = threading.local()
@@ -135,9 +140,10 @@ def warm() -> None:
     stylesheet(CADENA_XSLT)
 
 
-def cadena_original(tree: etree._ElementTree | etree._Element) -> str:
-    """The CFDI 4.0 cadena original, exactly as SAT's cadenaoriginal_4_0.xslt makes it."""
-    return str(stylesheet(CADENA_XSLT)(tree))
+def cadena_original(xml: bytes | etree._ElementTree | etree._Element) -> str:
+    """The CFDI 4.0 cadena original, exactly as SAT's cadenaoriginal_4_0.xslt makes it
+    (bytes are parsed with parse_strict first)."""
+    return str(stylesheet(CADENA_XSLT)(as_tree(xml)))
 
 
 def tfd_cadena(tfd: etree._Element) -> str:

@@ -14,23 +14,12 @@ import binascii
 from lxml import etree
 
 from services.cfdi import sat
-from services.cfdi.sat import XmlParseError, parse_strict
-
-
-def _tree(xml: bytes | etree._ElementTree | etree._Element):
-    if isinstance(xml, (bytes, bytearray)):
-        return parse_strict(bytes(xml))
-    return xml
-
-
-def cadena_original(xml: bytes | etree._ElementTree | etree._Element) -> str:
-    """The CFDI 4.0 cadena original, exactly as SAT's cadenaoriginal_4_0.xslt makes it."""
-    return sat.cadena_original(_tree(xml))
+from services.cfdi.sat import XmlParseError, cadena_original, parse_strict
 
 
 def tfd_cadena(xml: bytes | etree._ElementTree | etree._Element) -> str:
     """The Timbre Fiscal Digital 1.1 cadena (||1.1|UUID|...||) of a stamped CFDI."""
-    tree = _tree(xml)
+    tree = sat.as_tree(xml)
     root = tree.getroot() if hasattr(tree, "getroot") else tree
     tfd = root.find(sat.TFD_PATH)
     if tfd is None:
@@ -58,7 +47,7 @@ def verify_seal(xml: bytes) -> bool:
         return False
     if sat.certificate_number(cert) != number:
         return False
-    return sat.sello_verifies(cert, sat.cadena_original(tree), sello)
+    return sat.sello_verifies(cert, cadena_original(tree), sello)
 
 
 def verify_tfd_seal(xml: bytes, sat_certificate_der: bytes) -> bool:
