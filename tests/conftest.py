@@ -21,8 +21,8 @@ from persistence.tables import metadata
 from services.merchants.service import MerchantRegistration, register_merchant
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_SAT = ROOT.parent / "shared" / "sat"
-CSD_DIR = SHARED_SAT / "csd"
+FIXTURES_SAT = ROOT / "tests" / "fixtures" / "sat"
+CSD_DIR = FIXTURES_SAT / "csd"
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 PASSWORD = "merchant-password-1"
 

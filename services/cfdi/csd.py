@@ -2,7 +2,7 @@
 
 A CFDI must be sealed with a CSD, never with the e.firma (FIEL): Código Fiscal de la
 Federación art. 29 fr. II and Anexo 20 (atributos Sello / NoCertificado / Certificado).
-SAT's test-set certificates (shared/sat/csd) show how the two differ; inspected with
+SAT's test-set certificates (tests/fixtures/sat/csd) show how the two differ; inspected with
 `cryptography`:
 
 =============================  ===========================  ==============================

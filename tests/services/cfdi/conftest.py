@@ -1,4 +1,4 @@
-"""Paths to the shared SAT test data (../shared/sat, the repo's sibling) and CSD helpers."""
+"""Paths to the SAT test data (tests/fixtures/sat) and CSD helpers."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,10 +7,9 @@ import pytest
 
 from services.kernel.types import CsdMaterial
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-SHARED_SAT = REPO_ROOT.parent / "shared" / "sat"
-CSD_DIR = SHARED_SAT / "csd"
-SAMPLES_DIR = SHARED_SAT / "samples"
+FIXTURES_SAT = Path(__file__).resolve().parents[2] / "fixtures" / "sat"
+CSD_DIR = FIXTURES_SAT / "csd"
+SAMPLES_DIR = FIXTURES_SAT / "samples"
 INVALID_SAMPLES_DIR = SAMPLES_DIR / "invalid"
 TEST_PASSWORD = b"12345678a"
 

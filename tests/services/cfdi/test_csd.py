@@ -1,4 +1,4 @@
-"""services.cfdi.csd with SAT's real test certificates (shared/sat/csd)."""
+"""services.cfdi.csd with SAT's real test certificates (tests/fixtures/sat/csd)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone

@@ -1,4 +1,4 @@
-"""services.cfdi.verify / xsd against SAT-signed samples (shared/sat/samples, expected.json)."""
+"""services.cfdi.verify / xsd against SAT-signed samples (tests/fixtures/sat/samples, expected.json)."""
 from __future__ import annotations
 
 import json

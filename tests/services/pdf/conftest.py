@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-SAMPLES = Path("/work/shared/sat/samples")
+SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "sat" / "samples"
 STAMPED_TEST = SAMPLES / "02_ingreso_descuento_timbrado_pruebas_EKU9003173C9.xml"
 STAMPED_REAL = SAMPLES / "01_ingreso_produccion_timbrado_real.xml"
 CFDI = "http://www.sat.gob.mx/cfd/4"

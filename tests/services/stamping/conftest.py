@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from lxml import etree
 
-SHARED = Path("/work/shared/sat")
-SAMPLES = SHARED / "samples"
-CSD = SHARED / "csd"
+FIXTURES_SAT = Path(__file__).resolve().parents[2] / "fixtures" / "sat"
+SAMPLES = FIXTURES_SAT / "samples"
+CSD = FIXTURES_SAT / "csd"
 SAMPLE_02 = SAMPLES / "02_ingreso_descuento_timbrado_pruebas_EKU9003173C9.xml"
 SCHEMAS = Path(__file__).resolve().parents[3] / "services" / "sat_data" / "schemas"
 CFD = SCHEMAS / "www.sat.gob.mx" / "sitio_internet" / "cfd"

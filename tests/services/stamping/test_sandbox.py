@@ -32,6 +32,7 @@ from services.stamping.sandbox import SANDBOX_LEYENDA, SANDBOX_RFC_PROV_CERTIF
 
 from .conftest import (
     CFDI_NS,
+    CSD,
     MEXICO_CITY,
     SAMPLE_02,
     SAMPLE_04_PAGOS,
@@ -104,7 +105,7 @@ async def test_tampered_tfd_does_not_verify(state_dir, cfdi):
     tampered = result.xml.replace(result.uuid.encode(), other_uuid.encode())
 
     assert not verify_tfd(tampered, pac.certificate_der())
-    sat_test_cert = (Path("/work/shared/sat/csd/SAT_TFD") / "30001000000500003456.cer").read_bytes()
+    sat_test_cert = (CSD / "SAT_TFD" / "30001000000500003456.cer").read_bytes()
     assert not verify_tfd(result.xml, sat_test_cert)
 
 

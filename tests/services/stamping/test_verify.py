@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from services.cfdi.sat import certificate_number, load_certificate
 from services.stamping import tfd_info, verify_tfd
 
-from .conftest import SAMPLE_02, SAMPLES
+from .conftest import CSD, SAMPLE_02, SAMPLES
 
-SAT_TFD = Path("/work/shared/sat/csd/SAT_TFD")
+SAT_TFD = CSD / "SAT_TFD"
 SAMPLE_01 = SAMPLES / "01_ingreso_produccion_timbrado_real.xml"
 INVALID = next((SAMPLES / "invalid").glob("*.xml"))
 
