@@ -351,7 +351,7 @@ def build_global_concepts(tickets) -> list[Concept]:
     """Conceptos of a factura global: per ticket and tax treatment; their totals add up to
     Σ ticket.total exactly (each concept's Base + traslados == its share of the ticket).
 
-    `tickets`: iterable of services.types.GlobalTicket.
+    `tickets`: iterable of services.kernel.types.GlobalTicket.
     """
     out: list[Concept] = []
     for ticket in tickets:
