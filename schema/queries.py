@@ -13,7 +13,6 @@ from schema.errors import PublicError
 from schema.pagination import page_info, page_or_error, page_size
 from schema.permissions import IsMerchant
 from services import catalogs
-from services.global_invoice import service as global_invoice
 from services.invoicing import service as invoicing
 from services.invoicing.views import InvoiceView
 from services.kernel.results import Forbidden, NotFound
@@ -128,6 +127,6 @@ class Query:
     @strawberry.field(permission_classes=[IsMerchant], description="The merchant's facturas globales, newest first; first is capped at 100.")
     async def global_invoices(self, info: Info, first: Optional[int] = 50, after: Optional[str] = None) -> t.GlobalInvoiceConnection:
         ctx = info.context
-        page = page_or_error(await global_invoice.list_global_invoices(ctx.services, ctx.merchant_id, page_size(first), after))
+        page = page_or_error(await invoicing.list_global_invoices(ctx.services, ctx.merchant_id, page_size(first), after))
         edges = [t.GlobalInvoiceEdge(node=t.to_global_invoice(e.node), cursor=e.cursor) for e in page.edges]
         return t.GlobalInvoiceConnection(edges=edges, page_info=page_info(page))

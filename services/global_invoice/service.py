@@ -35,7 +35,6 @@ from services.invoicing.issuing import LEASE, StampFailed
 from services.invoicing.views import GlobalInvoiceView, global_invoice_view
 from services.kernel.container import Services
 from services.kernel.money import from_cents
-from services.kernel.pagination import Page, page_of, parse_cursor
 from services.kernel.results import Invalid
 from services.kernel.types import GlobalInvoiceRequest, GlobalTicket, Issuer
 from services.global_invoice.period import period_bounds, period_problems
@@ -185,15 +184,4 @@ async def _seal_and_stamp(services: Services, merchant: MerchantRow, row: Global
             return await _result(services, merchant, issued, start, end)
 
 
-# ---------------- reading ----------------
-
-
-async def list_global_invoices(
-    services: Services, merchant_id: int, first: int, after: str | None
-) -> Page[GlobalInvoiceView] | Invalid:
-    cursor = parse_cursor(after)
-    if isinstance(cursor, Invalid):
-        return cursor
-    async with services.uow_factory() as uow:
-        rows = await uow.global_invoices.page(merchant_id, first + 1, cursor)
-    return page_of(rows, first, lambda r: global_invoice_view(services, r), lambda r: (r.created_at, r.id))
+# The list of facturas globales: services.invoicing.service.list_global_invoices.
