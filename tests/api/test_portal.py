@@ -270,3 +270,18 @@ async def test_merchant_csd_problem_is_an_honest_refusal(gql, merchant, monkeypa
     # Nothing was lost: once the merchant fixes its CSD, the same ticket issues with folio 1.
     assert (await lookup(gql, row))["__typename"] == "InvoiceableTicket"
     assert (await issue(gql, token))["invoice"]["folio"] == "1"
+
+
+SALES_WITH_INVOICE = "query { sales(first: 5) { edges { node { reference invoice { id uuid xmlUrl pdfUrl } } } } }"
+
+
+async def test_sales_list_carries_the_invoice_download_links(gql, merchant, http):
+    """Regression: sales { invoice { xmlUrl pdfUrl } } was null for issued invoices."""
+    row, client = merchant
+    await record(client)
+    issued = (await issue(gql, (await lookup(gql, row))["ticketToken"]))["invoice"]
+    node = (await client(SALES_WITH_INVOICE))["data"]["sales"]["edges"][0]["node"]
+    assert node["invoice"]["id"] == issued["id"] and node["invoice"]["uuid"] == issued["uuid"]
+    xml = await http.get(node["invoice"]["xmlUrl"].replace("http://testserver", ""))
+    assert xml.status_code == 200 and issued["uuid"].encode() in xml.content
+    assert node["invoice"]["pdfUrl"]
