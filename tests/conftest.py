@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,14 +16,7 @@ import sqlalchemy
 from api.app import build_services, create_app
 from api.settings import Settings
 from persistence.migrate import upgrade
-from persistence.tables import metadata
-from services.merchants.service import MerchantRegistration, register_merchant
-
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES_SAT = ROOT / "tests" / "fixtures" / "sat"
-CSD_DIR = FIXTURES_SAT / "csd"
-PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-PASSWORD = "merchant-password-1"
+from tests.helpers import PG_URL, login, make_merchant, truncate
 
 
 def _pg_reachable() -> str | None:
@@ -71,19 +63,8 @@ def sqlite_url(tmp_path_factory) -> str:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request) -> str:
     url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
-    _truncate(url)
+    truncate(url)
     return url
-
-
-def _truncate(url: str) -> None:
-    async def run():
-        engine = sqlalchemy.ext.asyncio.create_async_engine(url)
-        async with engine.begin() as conn:
-            for table in reversed(metadata.sorted_tables):
-                await conn.execute(table.delete())
-        await engine.dispose()
-
-    asyncio.run(run())
 
 
 @pytest.fixture
@@ -140,29 +121,6 @@ async def http(app):
 @pytest.fixture
 def gql(http) -> Gql:
     return Gql(http)
-
-
-def csd_files(rfc: str) -> tuple[bytes, bytes]:
-    folder = CSD_DIR / rfc
-    cer = next(folder.glob("CSD_*.cer"))
-    return cer.read_bytes(), cer.with_suffix(".key").read_bytes()
-
-
-async def make_merchant(services, email: str, rfc: str = "EKU9003173C9", regime: str = "601", zip_code: str = "22000"):
-    cer, key = csd_files(rfc)
-    return await register_merchant(services.uow_factory, services.box, MerchantRegistration(
-        email=email, password=PASSWORD, certificate_der=cer, key_der=key, key_password="12345678a",
-        tax_regime=regime, zip_code=zip_code,
-    ))
-
-
-LOGIN = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) {
-  __typename ... on LoginSucceeded { token expiresAt } ... on InvalidCredentials { message } } }"""
-
-
-async def login(gql: Gql, email: str) -> str:
-    data = await gql(LOGIN, {"e": email, "p": PASSWORD})
-    return data["data"]["login"]["token"]
 
 
 @pytest.fixture

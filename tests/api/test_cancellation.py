@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from persistence.tables import InvoiceRow
 from services.stamping import CancelResult
-from tests.api.test_portal import CUSTOMER, INVOICE, issue, lookup, record
+from tests.helpers import CUSTOMER, INVOICE, issue, lookup, record
 
 CANCEL = """mutation($i: CancelInvoiceInput!) { cancelInvoice(input: $i) {
   __typename

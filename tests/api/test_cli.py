@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import CSD_DIR, ROOT
+from tests.helpers import CSD_DIR, LOGIN, ME, RECORD, ROOT, SET_ENABLED, sale_input
 
 EKU = CSD_DIR / "EKU9003173C9"
 
@@ -71,9 +71,6 @@ async def test_cli_merchant_logs_in_and_works(cli_env, gql, settings):
     # its VAR_DIR, which do not matter for login (a password check, then a new token).
     res = run(create_args("cli-login@example.com"), cli_env)
     assert res.returncode == 0, res.stderr
-    from tests.api.test_merchant_api import ME, RECORD, SET_ENABLED, sale_input
-    from tests.conftest import LOGIN
-
     data = await gql(LOGIN, {"e": "cli-login@example.com", "p": "una-contraseña-larga"})
     token = data["data"]["login"]["token"]
     client = gql.as_(token)

@@ -20,8 +20,7 @@ from services.portal.results import NotInvoiceable
 from services.cfdi.verify import verify_seal
 from services.cfdi.xsd import validate_xml
 from services.kernel.types import Customer
-from tests.api.test_merchant_api import UPDATE_SETTINGS
-from tests.api.test_portal import CUSTOMER, issue, lookup, record
+from tests.helpers import CUSTOMER, UPDATE_SETTINGS, issue, lookup, record
 
 NS = {"cfdi": "http://www.sat.gob.mx/cfd/4"}
 ISSUE_GLOBAL = """mutation($i: GlobalInvoiceInput!) { issueGlobalInvoice(input: $i) {

@@ -14,8 +14,7 @@ from sqlalchemy import select
 from persistence.tables import OutboxMessageRow
 from services.outbox import service as notifications
 from services.outbox.mail import SmtpMailer
-from tests.api.test_merchant_api import RECORD, sale_input
-from tests.api.test_portal import CUSTOMER, issue, lookup
+from tests.helpers import CUSTOMER, RECORD, issue, lookup, sale_input
 
 
 async def drain(services) -> None:

@@ -4,30 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import LOGIN, PASSWORD
+from tests.helpers import LOGIN, ME, PASSWORD, RECORD, SET_ENABLED, UPDATE_GENERIC, UPDATE_SETTINGS, sale_input
 
-ME = "{ me { companyNumber rfc legalName taxRegime zipCode selfInvoicing { enabled monthEndLimit deadlineDays genericConcept { enabled productKey unitKey description } } } }"
-SET_ENABLED = "mutation($e: Boolean!) { setSelfInvoicing(enabled: $e) { enabled } }"
-UPDATE_SETTINGS = """mutation($i: SelfInvoicingSettingsInput!) { updateSelfInvoicingSettings(input: $i) {
-  __typename ... on SelfInvoicingSettings { monthEndLimit deadlineDays } ... on InvalidSettings { errors { field code message } } } }"""
-UPDATE_GENERIC = """mutation($i: GenericConceptInput!) { updateGenericConcept(input: $i) {
-  __typename ... on GenericConcept { enabled productKey unitKey description } ... on InvalidSettings { errors { field code message } } } }"""
-RECORD = """mutation($i: RecordSaleInput!) { recordSale(input: $i) {
-  __typename
-  ... on SaleRecorded { created sale { id reference total status soldAt invoicingData { companyNumber reference total portalUrl } } }
-  ... on InvalidSale { errors { field code message } } } }"""
 SALES = """query($first: Int, $after: String) { sales(first: $first, after: $after) {
   edges { cursor node { id reference total } } pageInfo { hasNextPage endCursor } } }"""
-
-
-def sale_input(reference="T-1", **over):
-    base = {
-        "reference": reference,
-        "paymentForm": "01",
-        "lines": [{"productKey": "01010101", "unitKey": "H87", "description": "Producto", "quantity": "2", "unitPrice": "580.00"}],
-    }
-    base.update(over)
-    return base
 
 
 async def test_login_and_me(merchant):

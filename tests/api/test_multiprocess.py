@@ -15,9 +15,7 @@ import pytest
 from api.app import build_services
 from api.settings import Settings
 from services.kernel.security import MERCHANT
-from tests.api.test_merchant_api import RECORD, sale_input
-from tests.api.test_portal import CUSTOMER, ISSUE, TICKET
-from tests.conftest import ROOT, _truncate, make_merchant
+from tests.helpers import CUSTOMER, ISSUE, RECORD, ROOT, TICKET, make_merchant, sale_input, truncate
 
 
 def free_port() -> int:
@@ -48,7 +46,7 @@ def wait_up(port: int, proc: subprocess.Popen) -> None:
 
 @pytest.mark.postgres
 def test_two_processes_issue_once(pg_url, tmp_path):
-    _truncate(pg_url)
+    truncate(pg_url)
     env = {"DATABASE_URL": pg_url, "VAR_DIR": str(tmp_path / "var"), "ENV": "development",
            "JWT_SECRET": "m" * 48, "ENCRYPTION_SECRET": "n" * 48, "PDF_WORKERS": "1"}
     settings = Settings(env="development", database_url=pg_url, var_dir=tmp_path / "var",

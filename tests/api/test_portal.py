@@ -11,39 +11,7 @@ from lxml import etree
 from services.cfdi.verify import verify_seal
 from services.cfdi.xsd import validate_xml
 from services.stamping import verify_tfd
-from tests.api.test_merchant_api import RECORD, SET_ENABLED, UPDATE_GENERIC, sale_input
-
-TICKET = """query($c: String!, $r: String!, $t: Decimal!) { ticket(companyNumber: $c, reference: $r, total: $t) {
-  __typename
-  ... on InvoiceableTicket { reference total soldAt deadline ticketToken concepts { description quantity amount } }
-  ... on TicketAlreadyInvoiced { invoicedAt maskedRfc message }
-  ... on TicketNotInvoiceable { reason cutoff: deadline message }
-  ... on TicketNotFound { message retryAfterSeconds } } }"""
-ISSUE = """mutation($i: IssueInvoiceInput!) { issueInvoice(input: $i) {
-  __typename
-  ... on InvoiceIssued { accessToken invoice { id uuid series folio status total customerRfc customerName xmlUrl pdfUrl issuedAt } }
-  ... on InvalidCustomerData { errors { field code message } }
-  ... on TicketAlreadyInvoiced { maskedRfc message }
-  ... on TicketNotInvoiceable { reason message }
-  ... on StampingFailed { message retryable } } }"""
-INVOICE = "query($id: ID!) { invoice(id: $id) { id uuid status folio xmlUrl pdfUrl } }"
-
-CUSTOMER = {"rfc": "CACX7605101P8", "legalName": "xochilt casas chavez", "zipCode": "36257", "taxRegime": "612", "cfdiUse": "G03"}
-
-
-async def record(client, reference="T-1", **over):
-    res = (await client(RECORD, {"i": sale_input(reference, **over)}))["data"]["recordSale"]
-    assert res["__typename"] == "SaleRecorded", res
-    return res["sale"]
-
-
-async def lookup(gql, merchant_row, reference="T-1", total="1160.00"):
-    return (await gql(TICKET, {"c": merchant_row.company_number, "r": reference, "t": total}))["data"]["ticket"]
-
-
-async def issue(gql, token, customer=CUSTOMER, key=None):
-    return (await gql(ISSUE, {"i": {"customer": customer, "idempotencyKey": key}}, token=token))["data"]["issueInvoice"]
-
+from tests.helpers import CUSTOMER, INVOICE, ISSUE, SET_ENABLED, TICKET, UPDATE_GENERIC, issue, lookup, record
 
 async def test_lookup_not_found_answers_alike(gql, merchant):
     row, client = merchant

@@ -13,7 +13,7 @@ from schemathesis.graphql import nodes
 from api.app import build_services, create_app
 from api.settings import Settings
 from services.kernel.security import MERCHANT
-from tests.conftest import _truncate, make_merchant
+from tests.helpers import make_merchant, truncate
 
 MASKED = "Error interno"
 
@@ -51,7 +51,7 @@ def _check_all(app, headers):
 
 
 def test_no_server_errors(sqlite_url, tmp_path):
-    _truncate(sqlite_url)
+    truncate(sqlite_url)
     settings = Settings(env="test", database_url=sqlite_url, var_dir=tmp_path / "var", public_url="http://testserver",
                         jwt_secret="s" * 48, encryption_secret="e" * 48)
 

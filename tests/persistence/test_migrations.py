@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from persistence.migrate import downgrade, upgrade
 from persistence.tables import metadata
-from tests.conftest import PG_URL
+from tests.helpers import PG_URL
 
 
 def _diff(url: str) -> list:
