@@ -22,18 +22,19 @@ PG_BASE = os.environ.get("BENCH_POSTGRES", "postgresql+asyncpg://postgres@127.0.
 CUSTOMER = {"rfc": "CACX7605101P8", "legalName": "XOCHILT CASAS CHAVEZ", "zipCode": "36257",
             "taxRegime": "612", "cfdiUse": "G03"}
 
-TICKET_Q = ("query($c: String!, $r: String!, $t: Decimal!) { ticket(companyNumber: $c, reference: $r, total: $t) { "
-            "__typename ... on InvoiceableTicket { reference total ticketToken concepts { description quantity amount } } "
-            "... on TicketAlreadyInvoiced { maskedRfc } ... on TicketNotInvoiceable { reason } "
-            "... on TicketNotFound { message retryAfterSeconds } } }")
-ISSUE_Q = ("mutation($i: IssueInvoiceInput!) { issueInvoice(input: $i) { __typename "
-           "... on InvoiceIssued { accessToken invoice { id uuid folio status total xmlUrl pdfUrl } } "
-           "... on InvalidCustomerData { errors { field code message } } ... on StampingFailed { message retryable } "
-           "... on TicketAlreadyInvoiced { maskedRfc } ... on TicketNotInvoiceable { reason } } }")
-SALES_Q = ("query($n: Int) { sales(first: $n) { edges { cursor node { id reference total soldAt status "
-           "invoice { id uuid } invoicingData { companyNumber reference total } } } pageInfo { hasNextPage endCursor } } }")
-LOGIN_Q = ("mutation($e: String!, $p: String!) { login(email: $e, password: $p) { __typename "
-           "... on LoginSucceeded { token } } }")
+OPERATIONS = ROOT / "frontend-contract" / "operations"
+
+
+def operation(name: str) -> str:
+    """The GraphQL document frontend-contract/operations/<name>.graphql (what the SPA sends)."""
+    return (OPERATIONS / f"{name}.graphql").read_text(encoding="utf-8")
+
+
+# The frontend contract's own documents, with its variable names.
+TICKET_Q = operation("TicketLookup")  # $companyNumber, $reference, $total
+ISSUE_Q = operation("IssueInvoice")  # $input
+SALES_Q = operation("SalesPage")  # $first, $after
+LOGIN_Q = operation("Login")  # $email, $password
 
 
 def sqlite_url(name: str) -> str:

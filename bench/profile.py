@@ -101,14 +101,14 @@ def main() -> None:
         base, company = server.base, m["company_number"]
         if args.what == "issue":
             tokens = asyncio.run(_tokens(base, company, [f"{prefix}{i:07d}" for i in range(args.invoices)]))
-            reqs, conc, once = [gql(ISSUE_Q, {"i": {"customer": CUSTOMER}}, t) for t in tokens], 32, True
+            reqs, conc, once = [gql(ISSUE_Q, {"input": {"customer": CUSTOMER}}, t) for t in tokens], 32, True
         elif args.what == "lookup":
-            reqs = [gql(TICKET_Q, {"c": company, "r": f"LK-{i:07d}", "t": "1160.00"}) for i in range(2000)]
+            reqs = [gql(TICKET_Q, {"companyNumber": company, "reference": f"LK-{i:07d}", "total": "1160.00"}) for i in range(2000)]
             conc, once = 64, False
         else:
             reqs = [{"path": "/bench/ticket", "body": {"c": company, "r": f"LK-{i:07d}", "t": "1160.00"}} for i in range(2000)]
             conc, once = 64, False
-        load(base, reqs[:200] if not once else [gql(TICKET_Q, {"c": company, "r": "LK-0000001", "t": "1160.00"})] * 100, 8, once=True)
+        load(base, reqs[:200] if not once else [gql(TICKET_Q, {"companyNumber": company, "reference": "LK-0000001", "total": "1160.00"})] * 100, 8, once=True)
         spy = subprocess.Popen([str(Path(PY).parent / "py-spy"), "record", "--pid", str(server.proc.pid), "--format", "raw",
                                 "--output", str(raw), "--rate", "200", "--duration", str(int(args.seconds)), "--threads"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

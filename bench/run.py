@@ -61,7 +61,7 @@ async def _tokens(base: str, company: str, refs: list[str]) -> list[str]:
     async with httpx.AsyncClient(base_url=base, timeout=120) as client:
         async def one(ref):
             async with sem:
-                r = await client.post("/graphql", json={"query": TICKET_Q, "variables": {"c": company, "r": ref, "t": "1160.00"}})
+                r = await client.post("/graphql", json={"query": TICKET_Q, "variables": {"companyNumber": company, "reference": ref, "total": "1160.00"}})
                 t = r.json()["data"]["ticket"]
                 assert t["__typename"] == "InvoiceableTicket", t
                 return t["ticketToken"]
@@ -69,7 +69,7 @@ async def _tokens(base: str, company: str, refs: list[str]) -> list[str]:
 
 
 def _login(base: str, m: dict) -> str:
-    r = httpx.post(base + "/graphql", json={"query": LOGIN_Q, "variables": {"e": m["email"], "p": m["password"]}}, timeout=60)
+    r = httpx.post(base + "/graphql", json={"query": LOGIN_Q, "variables": {"email": m["email"], "password": m["password"]}}, timeout=60)
     return r.json()["data"]["login"]["token"]
 
 
@@ -90,7 +90,7 @@ def lookup_and_issue(engine: str, cfg: dict, only: set[str], workers: int = 1) -
     with Server(url, log=DATA / f"server-{engine}.log", workers=workers) as server:
         base, company = server.base, m["company_number"]
         refs = [f"LK-{i:07d}" for i in range(2000)]
-        g_reqs = [gql(TICKET_Q, {"c": company, "r": r, "t": "1160.00"}) for r in refs]
+        g_reqs = [gql(TICKET_Q, {"companyNumber": company, "reference": r, "total": "1160.00"}) for r in refs]
         b_reqs = [{"path": "/bench/ticket", "body": {"c": company, "r": r, "t": "1160.00"}} for r in refs]
         load(base, g_reqs[:300], 8, once=True)  # warm-up: caches, pools, first queries
         load(base, b_reqs[:300], 8, once=True)
@@ -106,7 +106,7 @@ def lookup_and_issue(engine: str, cfg: dict, only: set[str], workers: int = 1) -
                 refs_i = [f"{prefix}{i:07d}" for i in range(issued, issued + n)]
                 log(f"[{engine}] {n} ticket tokens, then issuing at concurrency {conc}")
                 tokens = asyncio.run(_tokens(base, company, refs_i))
-                reqs = [gql(ISSUE_Q, {"i": {"customer": CUSTOMER}}, t) for t in tokens]
+                reqs = [gql(ISSUE_Q, {"input": {"customer": CUSTOMER}}, t) for t in tokens]
                 out[name] = _summary(load(base, reqs, conc, once=True))
                 issued += n
             out["memory_after_issue"] = {"issued": issued, **server.memory()}
@@ -118,7 +118,7 @@ def lookup_and_issue(engine: str, cfg: dict, only: set[str], workers: int = 1) -
                     refs_i = [f"{prefix}{i:07d}" for i in range(issued, mark)]
                     log(f"[{engine}] memory: issuing up to {mark}")
                     tokens = asyncio.run(_tokens(base, company, refs_i))
-                    r = load(base, [gql(ISSUE_Q, {"i": {"customer": CUSTOMER}}, t) for t in tokens], 32, once=True)
+                    r = load(base, [gql(ISSUE_Q, {"input": {"customer": CUSTOMER}}, t) for t in tokens], 32, once=True)
                     issued = mark
                     marks.append({"issued": mark, "rps": r["rps"], "p99_ms": r["p99_ms"],
                                   "ok": r["kinds"].get("InvoiceIssued", 0), **server.memory()})
@@ -138,8 +138,8 @@ def scale(engine: str, cfg: dict) -> dict:
         refs = [f"S-{rnd.randrange(count):07d}" for _ in range(cfg["scale_n"])]
         with Server(url, log=DATA / f"server-scale-{engine}.log") as server:
             token = _login(server.base, m)
-            t_reqs = [gql(TICKET_Q, {"c": m["company_number"], "r": r, "t": "1160.00"}) for r in refs]
-            p_reqs = [gql(SALES_Q, {"n": 50}, token)]
+            t_reqs = [gql(TICKET_Q, {"companyNumber": m["company_number"], "reference": r, "total": "1160.00"}) for r in refs]
+            p_reqs = [gql(SALES_Q, {"first": 50}, token)]
             load(server.base, t_reqs[:100], 4, once=True)
             load(server.base, p_reqs * 50, 4, once=True)
             log(f"[{engine}] scale {count:,}: ticket and first sales page, concurrency 1")
