@@ -17,6 +17,12 @@ FIXTURES_SAT = ROOT / "tests" / "fixtures" / "sat"
 CSD_DIR = FIXTURES_SAT / "csd"
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 PASSWORD = "merchant-password-1"
+OPERATIONS = ROOT / "frontend-contract" / "operations"
+
+
+def operation(name: str) -> str:
+    """The GraphQL document frontend-contract/operations/<name>.graphql, as the SPA sends it."""
+    return (OPERATIONS / f"{name}.graphql").read_text(encoding="utf-8")
 
 
 def truncate(url: str) -> None:
@@ -44,26 +50,22 @@ async def make_merchant(services, email: str, rfc: str = "EKU9003173C9", regime:
     ))
 
 
-LOGIN = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) {
-  __typename ... on LoginSucceeded { token expiresAt } ... on InvalidCredentials { message } } }"""
+LOGIN = operation("Login")  # $email, $password
 
 
 async def login(gql, email: str) -> str:
-    data = await gql(LOGIN, {"e": email, "p": PASSWORD})
+    data = await gql(LOGIN, {"email": email, "password": PASSWORD})
     return data["data"]["login"]["token"]
 
 
 # Merchant operations.
-ME = "{ me { companyNumber rfc legalName taxRegime zipCode selfInvoicing { enabled monthEndLimit deadlineDays genericConcept { enabled productKey unitKey description } } } }"
-SET_ENABLED = "mutation($e: Boolean!) { setSelfInvoicing(enabled: $e) { enabled } }"
+ME = operation("Me")
+SET_ENABLED = operation("SetSelfInvoicing")  # $enabled
+# Not the contract's UpdateSelfInvoicingSettings: a test compares the whole answer, without `enabled`.
 UPDATE_SETTINGS = """mutation($i: SelfInvoicingSettingsInput!) { updateSelfInvoicingSettings(input: $i) {
   __typename ... on SelfInvoicingSettings { monthEndLimit deadlineDays } ... on InvalidSettings { errors { field code message } } } }"""
-UPDATE_GENERIC = """mutation($i: GenericConceptInput!) { updateGenericConcept(input: $i) {
-  __typename ... on GenericConcept { enabled productKey unitKey description } ... on InvalidSettings { errors { field code message } } } }"""
-RECORD = """mutation($i: RecordSaleInput!) { recordSale(input: $i) {
-  __typename
-  ... on SaleRecorded { created sale { id reference total status soldAt invoicingData { companyNumber reference total portalUrl } } }
-  ... on InvalidSale { errors { field code message } } } }"""
+UPDATE_GENERIC = operation("UpdateGenericConcept")  # $input
+RECORD = operation("RecordSale")  # $input
 
 
 def sale_input(reference="T-1", **over):
@@ -77,33 +79,22 @@ def sale_input(reference="T-1", **over):
 
 
 # The customer's flow.
-TICKET = """query($c: String!, $r: String!, $t: Decimal!) { ticket(companyNumber: $c, reference: $r, total: $t) {
-  __typename
-  ... on InvoiceableTicket { reference total soldAt deadline ticketToken concepts { description quantity amount } }
-  ... on TicketAlreadyInvoiced { invoicedAt maskedRfc message }
-  ... on TicketNotInvoiceable { reason cutoff: deadline message }
-  ... on TicketNotFound { message retryAfterSeconds } } }"""
-ISSUE = """mutation($i: IssueInvoiceInput!) { issueInvoice(input: $i) {
-  __typename
-  ... on InvoiceIssued { accessToken invoice { id uuid series folio status total customerRfc customerName xmlUrl pdfUrl issuedAt } }
-  ... on InvalidCustomerData { errors { field code message } }
-  ... on TicketAlreadyInvoiced { maskedRfc message }
-  ... on TicketNotInvoiceable { reason message }
-  ... on StampingFailed { message retryable } } }"""
-INVOICE = "query($id: ID!) { invoice(id: $id) { id uuid status folio xmlUrl pdfUrl } }"
+TICKET = operation("TicketLookup")  # $companyNumber, $reference, $total
+ISSUE = operation("IssueInvoice")  # $input
+INVOICE = operation("InvoiceStatus")  # $id
 
 CUSTOMER = {"rfc": "CACX7605101P8", "legalName": "xochilt casas chavez", "zipCode": "36257", "taxRegime": "612", "cfdiUse": "G03"}
 
 
 async def record(client, reference="T-1", **over):
-    res = (await client(RECORD, {"i": sale_input(reference, **over)}))["data"]["recordSale"]
+    res = (await client(RECORD, {"input": sale_input(reference, **over)}))["data"]["recordSale"]
     assert res["__typename"] == "SaleRecorded", res
     return res["sale"]
 
 
 async def lookup(gql, merchant_row, reference="T-1", total="1160.00"):
-    return (await gql(TICKET, {"c": merchant_row.company_number, "r": reference, "t": total}))["data"]["ticket"]
+    return (await gql(TICKET, {"companyNumber": merchant_row.company_number, "reference": reference, "total": total}))["data"]["ticket"]
 
 
 async def issue(gql, token, customer=CUSTOMER, key=None):
-    return (await gql(ISSUE, {"i": {"customer": customer, "idempotencyKey": key}}, token=token))["data"]["issueInvoice"]
+    return (await gql(ISSUE, {"input": {"customer": customer, "idempotencyKey": key}}, token=token))["data"]["issueInvoice"]

@@ -10,18 +10,14 @@ from sqlalchemy import func, select
 
 from persistence.tables import InvoiceRow
 from services.stamping import CancelResult
-from tests.helpers import CUSTOMER, INVOICE, issue, lookup, record
+from tests.helpers import CUSTOMER, INVOICE, issue, lookup, operation, record
 
-CANCEL = """mutation($i: CancelInvoiceInput!) { cancelInvoice(input: $i) {
-  __typename
-  ... on InvoiceCancelled { invoice { id uuid folio status cancellationReason replacementUuid cancelledAt } }
-  ... on InvalidCancellation { errors { field code message } }
-  ... on StampingFailed { message retryable } } }"""
+CANCEL = operation("CancelInvoice")  # $input
 SALES = "{ sales { edges { node { id reference status invoice { id folio status } } } } }"
 
 
 async def cancel(client, invoice_id, reason, replacement=None, *, token=None):
-    variables = {"i": {"id": invoice_id, "reason": reason, "replacementUuid": replacement}}
+    variables = {"input": {"id": invoice_id, "reason": reason, "replacementUuid": replacement}}
     data = await client(CANCEL, variables, token=token)
     return data["data"]["cancelInvoice"] if data.get("data") else data
 
@@ -145,7 +141,7 @@ async def test_only_the_owning_merchant_token_cancels(gql, merchant, other_merch
     theirs = await cancel(other_merchant[1], inv["id"], "02")
     assert theirs["__typename"] == "InvalidCancellation" and theirs["errors"][0]["code"] == "NOT_FOUND"
     for token in (invoice_token, ticket_token, None):
-        denied = await gql(CANCEL, {"i": {"id": inv["id"], "reason": "02"}}, token=token)
+        denied = await gql(CANCEL, {"input": {"id": inv["id"], "reason": "02"}}, token=token)
         assert denied["data"] is None and denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert (await cancel(client, "0" * 32, "02"))["errors"][0]["code"] == "NOT_FOUND"
     assert (await client(INVOICE, {"id": inv["id"]}))["data"]["invoice"]["status"] == "ISSUED"

@@ -71,11 +71,11 @@ async def test_cli_merchant_logs_in_and_works(cli_env, gql, settings):
     # its VAR_DIR, which do not matter for login (a password check, then a new token).
     res = run(create_args("cli-login@example.com"), cli_env)
     assert res.returncode == 0, res.stderr
-    data = await gql(LOGIN, {"e": "cli-login@example.com", "p": "una-contraseña-larga"})
+    data = await gql(LOGIN, {"email": "cli-login@example.com", "password": "una-contraseña-larga"})
     token = data["data"]["login"]["token"]
     client = gql.as_(token)
-    assert (await client(SET_ENABLED, {"e": False}))["data"]["setSelfInvoicing"]["enabled"] is False
-    assert (await client(RECORD, {"i": sale_input()}))["data"]["recordSale"]["__typename"] == "SaleRecorded"
+    assert (await client(SET_ENABLED, {"enabled": False}))["data"]["setSelfInvoicing"]["enabled"] is False
+    assert (await client(RECORD, {"input": sale_input()}))["data"]["recordSale"]["__typename"] == "SaleRecorded"
     assert (await client(ME))["data"]["me"]["rfc"] == "EKU9003173C9"
 
 

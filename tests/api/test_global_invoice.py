@@ -20,16 +20,10 @@ from services.portal.results import NotInvoiceable
 from services.cfdi.verify import verify_seal
 from services.cfdi.xsd import validate_xml
 from services.kernel.types import Customer
-from tests.helpers import CUSTOMER, UPDATE_SETTINGS, issue, lookup, record
+from tests.helpers import CUSTOMER, UPDATE_SETTINGS, issue, lookup, operation, record
 
 NS = {"cfdi": "http://www.sat.gob.mx/cfd/4"}
-ISSUE_GLOBAL = """mutation($i: GlobalInvoiceInput!) { issueGlobalInvoice(input: $i) {
-  __typename
-  ... on GlobalInvoiceIssued { includedSales leftOutSales globalInvoice {
-      id uuid series folio periodicity months year total saleCount status issuedAt xmlUrl pdfUrl } }
-  ... on InvalidGlobalInvoice { errors { field code message } }
-  ... on NothingToInvoice { message leftOutSales }
-  ... on StampingFailed { message retryable } } }"""
+ISSUE_GLOBAL = operation("IssueGlobalInvoice")  # $input
 GLOBALS = "{ globalInvoices { edges { node { id folio status total } } pageInfo { hasNextPage } } }"
 ZONE = catalogs.time_zone_for("22000")  # the merchant fixture's LugarExpedicion (Tijuana)
 
@@ -50,7 +44,7 @@ def period(year: int, month: int) -> dict:
 
 
 async def issue_global(client, year, month):
-    return (await client(ISSUE_GLOBAL, {"i": period(year, month)}))["data"]["issueGlobalInvoice"]
+    return (await client(ISSUE_GLOBAL, {"input": period(year, month)}))["data"]["issueGlobalInvoice"]
 
 
 async def count(services, table, *where):
@@ -154,9 +148,9 @@ async def test_nothing_to_invoice_and_invalid_periods(merchant):
     now = datetime.now(ZONE)
     current = await issue_global(client, now.year, now.month)
     assert current["__typename"] == "InvalidGlobalInvoice" and current["errors"][0]["code"] == "PERIOD_NOT_ENDED"
-    bad = (await client(ISSUE_GLOBAL, {"i": {"periodicity": "05", "months": "03", "year": now.year - 5}}))["data"]["issueGlobalInvoice"]
+    bad = (await client(ISSUE_GLOBAL, {"input": {"periodicity": "05", "months": "03", "year": now.year - 5}}))["data"]["issueGlobalInvoice"]
     assert {e["code"] for e in bad["errors"]} == {"PERIODICITY_NOT_ALLOWED", "MONTHS_INVALID", "YEAR_OUT_OF_RANGE"}
-    daily = (await client(ISSUE_GLOBAL, {"i": {"periodicity": "01", "months": "01", "year": now.year}}))["data"]["issueGlobalInvoice"]
+    daily = (await client(ISSUE_GLOBAL, {"input": {"periodicity": "01", "months": "01", "year": now.year}}))["data"]["issueGlobalInvoice"]
     assert daily["errors"][0]["code"] == "PERIODICITY_NOT_SUPPORTED"
 
 

@@ -52,7 +52,7 @@ async def test_ticket_and_invoice_mail(gql, merchant, services, smtp):
     controller, inbox = smtp
     services.mailer = SmtpMailer("127.0.0.1", controller.port, timeout=5)
     row, client = merchant
-    res = await client(RECORD, {"i": sale_input(customerEmail="cliente@example.com")})
+    res = await client(RECORD, {"input": sale_input(customerEmail="cliente@example.com")})
     assert res["data"]["recordSale"]["__typename"] == "SaleRecorded"
     await notifications.deliver_due(services)
     ticket_mail = inbox.messages[0]
@@ -76,7 +76,7 @@ async def test_send_failure_is_recorded_and_retried(gql, merchant, services, smt
     controller, inbox = smtp
     services.mailer = SmtpMailer("127.0.0.1", free_port(), timeout=2)  # nobody listens there
     row, client = merchant
-    await client(RECORD, {"i": sale_input()})
+    await client(RECORD, {"input": sale_input()})
     token = (await lookup(gql, row))["ticketToken"]
     issued = await issue(gql, token, {**CUSTOMER, "email": "cliente@example.com"})
     assert issued["__typename"] == "InvoiceIssued"  # the mail failure did not fail the invoice

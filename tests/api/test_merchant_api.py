@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import LOGIN, ME, PASSWORD, RECORD, SET_ENABLED, UPDATE_GENERIC, UPDATE_SETTINGS, sale_input
+from tests.helpers import LOGIN, ME, PASSWORD, RECORD, SET_ENABLED, UPDATE_GENERIC, UPDATE_SETTINGS, operation, sale_input
 
-SALES = """query($first: Int, $after: String) { sales(first: $first, after: $after) {
-  edges { cursor node { id reference total } } pageInfo { hasNextPage endCursor } } }"""
+SALES = operation("SalesPage")  # $first, $after
 
 
 async def test_login_and_me(merchant):
@@ -19,8 +18,8 @@ async def test_login_and_me(merchant):
 
 
 async def test_login_failures_look_the_same(gql, merchant):
-    wrong_password = await gql(LOGIN, {"e": "tienda@example.com", "p": "nope-nope-nope"})
-    unknown = await gql(LOGIN, {"e": "nadie@example.com", "p": PASSWORD})
+    wrong_password = await gql(LOGIN, {"email": "tienda@example.com", "password": "nope-nope-nope"})
+    unknown = await gql(LOGIN, {"email": "nadie@example.com", "password": PASSWORD})
     assert wrong_password["data"]["login"] == unknown["data"]["login"]
     assert wrong_password["data"]["login"]["__typename"] == "InvalidCredentials"
 
@@ -35,7 +34,7 @@ async def test_merchant_fields_need_a_merchant_token(gql):
 
 async def test_settings_round_trip_and_validation(merchant):
     _, client = merchant
-    assert (await client(SET_ENABLED, {"e": False}))["data"]["setSelfInvoicing"]["enabled"] is False
+    assert (await client(SET_ENABLED, {"enabled": False}))["data"]["setSelfInvoicing"]["enabled"] is False
     ok = await client(UPDATE_SETTINGS, {"i": {"monthEndLimit": True, "deadlineDays": 10}})
     assert ok["data"]["updateSelfInvoicingSettings"] == {"__typename": "SelfInvoicingSettings", "monthEndLimit": True, "deadlineDays": 10}
     for bad in (0, 366):
@@ -47,27 +46,27 @@ async def test_settings_round_trip_and_validation(merchant):
 
 async def test_generic_concept_rules(merchant):
     _, client = merchant
-    bad = await client(UPDATE_GENERIC, {"i": {"enabled": True, "productKey": "99999999", "unitKey": "ZZZ"}})
+    bad = await client(UPDATE_GENERIC, {"input": {"enabled": True, "productKey": "99999999", "unitKey": "ZZZ"}})
     codes = {e["field"]: e["code"] for e in bad["data"]["updateGenericConcept"]["errors"]}
     assert codes == {"productKey": "PRODUCT_KEY_INVALID", "unitKey": "UNIT_KEY_INVALID", "description": "REQUIRED"}
-    ok = await client(UPDATE_GENERIC, {"i": {"enabled": True, "productKey": "01010101", "unitKey": "ACT", "description": "  Consumo   de alimentos "}})
+    ok = await client(UPDATE_GENERIC, {"input": {"enabled": True, "productKey": "01010101", "unitKey": "ACT", "description": "  Consumo   de alimentos "}})
     assert ok["data"]["updateGenericConcept"] == {
         "__typename": "GenericConcept", "enabled": True, "productKey": "01010101", "unitKey": "ACT", "description": "Consumo de alimentos"}
 
 
 async def test_record_sale_computes_total_and_is_idempotent(merchant):
     row, client = merchant
-    first = (await client(RECORD, {"i": sale_input()}))["data"]["recordSale"]
+    first = (await client(RECORD, {"input": sale_input()}))["data"]["recordSale"]
     assert first["__typename"] == "SaleRecorded" and first["created"] is True
     sale = first["sale"]
     assert sale["total"] == "1160.00" and sale["status"] == "OPEN"
     data = sale["invoicingData"]
     assert data["companyNumber"] == row.company_number and data["total"] == "1160.00"
     assert data["portalUrl"] == f"http://testserver/{row.company_number}?reference=T-1&total=1160.00"
-    again = (await client(RECORD, {"i": sale_input()}))["data"]["recordSale"]
+    again = (await client(RECORD, {"input": sale_input()}))["data"]["recordSale"]
     assert again["created"] is False and again["sale"]["id"] == sale["id"]
     changed = sale_input(paymentForm="04")
-    dup = (await client(RECORD, {"i": changed}))["data"]["recordSale"]
+    dup = (await client(RECORD, {"input": changed}))["data"]["recordSale"]
     assert dup["errors"][0]["code"] == "DUPLICATE_REFERENCE"
 
 
@@ -78,7 +77,7 @@ async def test_record_sale_reports_every_problem(merchant):
         {"productKey": "01010101", "unitKey": "H87", "description": "x", "quantity": "1", "unitPrice": "10",
          "taxes": [{"type": "IVA", "rate": "0.15"}, {"type": "ISR", "rate": "0.1"}]},
     ])
-    errors = (await client(RECORD, {"i": bad}))["data"]["recordSale"]["errors"]
+    errors = (await client(RECORD, {"input": bad}))["data"]["recordSale"]["errors"]
     got = {(e["field"], e["code"]) for e in errors}
     assert {
         ("reference", "REQUIRED"), ("paymentForm", "PAYMENT_FORM_INVALID"),
@@ -92,23 +91,23 @@ async def test_record_sale_reports_every_problem(merchant):
 async def test_record_sale_caps_lines(merchant):
     _, client = merchant
     line = {"productKey": "01010101", "unitKey": "H87", "description": "x", "quantity": "1", "unitPrice": "1"}
-    res = await client(RECORD, {"i": sale_input(lines=[line] * 501)})
+    res = await client(RECORD, {"input": sale_input(lines=[line] * 501)})
     assert res["data"]["recordSale"]["errors"][0]["code"] == "TOO_MANY"
 
 
 async def test_iva_8_only_in_border_region(merchant, other_merchant):
     line = {"productKey": "01010101", "unitKey": "H87", "description": "x", "quantity": "1", "unitPrice": "108",
             "taxes": [{"type": "IVA", "rate": "0.08"}]}
-    border = (await merchant[1](RECORD, {"i": sale_input(lines=[line])}))["data"]["recordSale"]
+    border = (await merchant[1](RECORD, {"input": sale_input(lines=[line])}))["data"]["recordSale"]
     assert border["__typename"] == "SaleRecorded" and border["sale"]["total"] == "108.00"
-    inland = (await other_merchant[1](RECORD, {"i": sale_input(lines=[line])}))["data"]["recordSale"]
+    inland = (await other_merchant[1](RECORD, {"input": sale_input(lines=[line])}))["data"]["recordSale"]
     assert inland["errors"][0]["code"] == "RATE_NOT_ALLOWED"
 
 
 async def test_sales_pagination_newest_first(merchant):
     _, client = merchant
     for i in range(5):
-        await client(RECORD, {"i": sale_input(f"P-{i}", soldAt=f"2026-11-2{i}T12:00:00-06:00")})
+        await client(RECORD, {"input": sale_input(f"P-{i}", soldAt=f"2026-11-2{i}T12:00:00-06:00")})
     page1 = (await client(SALES, {"first": 2}))["data"]["sales"]
     assert [e["node"]["reference"] for e in page1["edges"]] == ["P-4", "P-3"]
     assert page1["pageInfo"]["hasNextPage"] is True
@@ -125,16 +124,16 @@ async def test_sales_pagination_newest_first(merchant):
 async def test_merchants_are_isolated(merchant, other_merchant):
     _, mine = merchant
     _, theirs = other_merchant
-    await mine(RECORD, {"i": sale_input("SECRET-1")})
+    await mine(RECORD, {"input": sale_input("SECRET-1")})
     assert (await theirs(SALES))["data"]["sales"]["edges"] == []
     # The same reference is free for another merchant: references are unique per merchant.
-    res = (await theirs(RECORD, {"i": sale_input("SECRET-1", paymentForm="04")}))["data"]["recordSale"]
+    res = (await theirs(RECORD, {"input": sale_input("SECRET-1", paymentForm="04")}))["data"]["recordSale"]
     assert res["__typename"] == "SaleRecorded"
     # Settings changes stay with their merchant.
-    await theirs(SET_ENABLED, {"e": False})
+    await theirs(SET_ENABLED, {"enabled": False})
     assert (await mine(ME))["data"]["me"]["selfInvoicing"]["enabled"] is True
     await theirs(UPDATE_SETTINGS, {"i": {"deadlineDays": 5}})
-    await theirs(UPDATE_GENERIC, {"i": {"enabled": True, "productKey": "01010101", "unitKey": "ACT", "description": "x"}})
+    await theirs(UPDATE_GENERIC, {"input": {"enabled": True, "productKey": "01010101", "unitKey": "ACT", "description": "x"}})
     me = (await mine(ME))["data"]["me"]["selfInvoicing"]
     assert me["deadlineDays"] == 30 and me["genericConcept"]["enabled"] is False
     mine_sales = (await mine(SALES))["data"]["sales"]["edges"]
@@ -158,9 +157,9 @@ async def test_catalogue_queries(gql):
 
 
 async def test_login_guessing_is_throttled(gql, merchant):
-    query = LOGIN.replace("{ message }", "{ message retryAfterSeconds }")
+    query = LOGIN  # selects InvalidCredentials.retryAfterSeconds
     for _ in range(10):
-        res = (await gql(query, {"e": "tienda@example.com", "p": "wrong-password"}))["data"]["login"]
+        res = (await gql(query, {"email": "tienda@example.com", "password": "wrong-password"}))["data"]["login"]
         assert res["retryAfterSeconds"] is None
-    blocked = (await gql(query, {"e": "tienda@example.com", "p": PASSWORD}))["data"]["login"]
+    blocked = (await gql(query, {"email": "tienda@example.com", "password": PASSWORD}))["data"]["login"]
     assert blocked["__typename"] == "InvalidCredentials" and blocked["retryAfterSeconds"] > 0

@@ -75,10 +75,10 @@ def test_two_processes_issue_once(pg_url, tmp_path):
                     assert body.get("data") is not None, body
                     return body["data"]
 
-                await gql(ports[0], RECORD, {"i": sale_input("MP-1")}, merchant_token)
-                ticket = (await gql(ports[1], TICKET, {"c": merchant.company_number, "r": "MP-1", "t": "1160.00"}))["ticket"]
+                await gql(ports[0], RECORD, {"input": sale_input("MP-1")}, merchant_token)
+                ticket = (await gql(ports[1], TICKET, {"companyNumber": merchant.company_number, "reference": "MP-1", "total": "1160.00"}))["ticket"]
                 token = ticket["ticketToken"]
-                calls = [gql(ports[i % 2], ISSUE, {"i": {"customer": CUSTOMER, "idempotencyKey": "k"}}, token)
+                calls = [gql(ports[i % 2], ISSUE, {"input": {"customer": CUSTOMER, "idempotencyKey": "k"}}, token)
                          for i in range(12)]
                 return [r["issueInvoice"] for r in await asyncio.gather(*calls)]
 

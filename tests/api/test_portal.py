@@ -16,7 +16,7 @@ from tests.helpers import CUSTOMER, INVOICE, ISSUE, SET_ENABLED, TICKET, UPDATE_
 async def test_lookup_not_found_answers_alike(gql, merchant):
     row, client = merchant
     await record(client)
-    unknown_company = (await gql(TICKET, {"c": "999999", "r": "T-1", "t": "1160"}))["data"]["ticket"]
+    unknown_company = (await gql(TICKET, {"companyNumber": "999999", "reference": "T-1", "total": "1160"}))["data"]["ticket"]
     unknown_ref = await lookup(gql, row, "NOPE")
     wrong_total = await lookup(gql, row, "T-1", "1160.01")
     assert unknown_company == unknown_ref == wrong_total
@@ -78,7 +78,7 @@ async def test_not_invoiceable_states(gql, merchant):
     assert old["__typename"] == "TicketNotInvoiceable" and old["reason"] == "DEADLINE_PASSED"
     assert "hora local" in old["message"]
     await record(client, "NEW")
-    await client(SET_ENABLED, {"e": False})
+    await client(SET_ENABLED, {"enabled": False})
     off = await lookup(gql, row, "NEW")
     assert off["reason"] == "SELF_INVOICING_DISABLED"
 
@@ -86,10 +86,10 @@ async def test_not_invoiceable_states(gql, merchant):
 async def test_ticket_token_is_required_and_scoped(gql, merchant):
     row, client = merchant
     await record(client)
-    denied = await gql(ISSUE, {"i": {"customer": CUSTOMER}})
+    denied = await gql(ISSUE, {"input": {"customer": CUSTOMER}})
     assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     merchant_token = client.token
-    wrong_aud = await gql(ISSUE, {"i": {"customer": CUSTOMER}}, token=merchant_token)
+    wrong_aud = await gql(ISSUE, {"input": {"customer": CUSTOMER}}, token=merchant_token)
     assert wrong_aud["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
@@ -171,7 +171,7 @@ async def test_stamping_failure_loses_nothing(gql, merchant, services, mode, ret
 
 async def test_generic_concept_is_what_the_invoice_lists(gql, merchant, http):
     row, client = merchant
-    await client(UPDATE_GENERIC, {"i": {"enabled": True, "productKey": "90101501", "unitKey": "ACT", "description": "Consumo de alimentos"}})
+    await client(UPDATE_GENERIC, {"input": {"enabled": True, "productKey": "90101501", "unitKey": "ACT", "description": "Consumo de alimentos"}})
     lines = [
         {"productKey": "50201706", "unitKey": "H87", "description": "Café", "quantity": "2", "unitPrice": "45.50"},
         {"productKey": "50221300", "unitKey": "KGM", "description": "Tortilla", "quantity": "1.25", "unitPrice": "24",
