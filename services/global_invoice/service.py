@@ -175,13 +175,9 @@ async def _seal_and_stamp(services: Services, merchant: MerchantRow, row: Global
         services, _global_invoices, row, merchant,
         build_request=build_request, build=build_signed_global_cfdi, texts=GLOBAL_TEXTS,
     )
-    match outcome:
-        case issuing.BuildRefused(problems=problems):
-            return Invalid(problems)
-        case issuing.StampFailed():
-            return outcome
-        case issuing.Stamped(row=issued):
-            return await _result(services, merchant, issued, start, end)
+    if not isinstance(outcome, issuing.Stamped):
+        return outcome
+    return await _result(services, merchant, outcome.row, start, end)
 
 
 # The list of facturas globales: services.invoicing.service.list_global_invoices.

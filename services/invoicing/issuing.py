@@ -25,7 +25,8 @@ from services import catalogs
 from services.cfdi.csd import CsdError
 from services.cfdi.engine import CfdiBuildError
 from services.kernel.container import Services
-from services.kernel.types import CsdMaterial, FieldProblem
+from services.kernel.results import Invalid
+from services.kernel.types import CsdMaterial
 from services.merchants.service import csd_material
 from services.stamping import StampingError
 
@@ -49,11 +50,6 @@ Documents = Callable[[UnitOfWork], StampedDocumentRepository[D]]
 class StampFailed:
     message: str
     retryable: bool
-
-
-@dataclass(frozen=True)
-class BuildRefused:
-    problems: tuple[FieldProblem, ...]
 
 
 @dataclass(frozen=True)
@@ -125,7 +121,7 @@ async def seal_and_stamp(
     build: Callable[[R, CsdMaterial], object],
     texts: FailureTexts,
     on_issued: Callable[[UnitOfWork, D], Awaitable[None]] | None = None,
-) -> Stamped[D] | BuildRefused | StampFailed:
+) -> Stamped[D] | Invalid | StampFailed:
     """Seal (unless a fresh signed XML is kept), stamp, mark ISSUED. `build(request, csd)`
     is the engine's sync builder, run in a thread, returning an object with `.xml`;
     `on_issued(uow, row)` joins the transaction that marks the row ISSUED."""
@@ -140,7 +136,7 @@ async def seal_and_stamp(
                 result = await asyncio.to_thread(build, request, csd)
             except CfdiBuildError as exc:
                 await release(services, documents, row_id, "; ".join(p.code for p in exc.problems))
-                return BuildRefused(tuple(exc.problems))
+                return Invalid(tuple(exc.problems))  # data the engine refuses: the caller's input
             except CsdError as exc:
                 # The merchant's CSD (expired, revoked...): nothing the customer can fix.
                 await release(services, documents, row_id, f"{exc.code}: {exc.message}")

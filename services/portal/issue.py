@@ -28,6 +28,7 @@ from services.invoicing import issuing
 from services.invoicing.issuing import LEASE, StampFailed
 from services.invoicing.views import InvoiceView, invoice_view
 from services.kernel.container import Services
+from services.kernel.money import from_cents
 from services.kernel.results import Forbidden, Invalid, NotFound
 from services.kernel.security import INVOICE, MERCHANT, Claims
 from services.kernel.types import Customer, GenericConceptConfig, InvoiceRequest, Issuer
@@ -182,7 +183,7 @@ async def _seal_and_stamp(
             payment_form=sale.payment_form,
             series=row.series,
             folio=str(row.folio),
-            ticket_total=sale_from_row(sale).total,
+            ticket_total=from_cents(sale.total_cents),
             generic_concept=GenericConceptConfig(
                 merchant.generic_product_key or "", merchant.generic_unit_key or "", merchant.generic_description or ""
             ) if merchant.generic_concept_enabled else None,
@@ -198,15 +199,11 @@ async def _seal_and_stamp(
         services, _invoices, row, merchant,
         build_request=build_request, build=build_signed_cfdi, texts=SELF_INVOICE_TEXTS, on_issued=on_issued,
     )
-    match outcome:
-        case issuing.BuildRefused(problems=problems):
-            return Invalid(problems)
-        case issuing.StampFailed():
-            return outcome
-        case issuing.Stamped(row=issued):
-            if issued.customer_email:
-                outbox.kick(services)
-            return _issued(services, issued)
+    if not isinstance(outcome, issuing.Stamped):
+        return outcome
+    if outcome.row.customer_email:
+        outbox.kick(services)
+    return _issued(services, outcome.row)
 
 
 # ---------------- reading ----------------
