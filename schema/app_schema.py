@@ -12,11 +12,29 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 
+from schema.cancellation.mutations import CancellationMutation
+from schema.catalogs.queries import CatalogQuery
 from schema.errors import mask_errors
-from schema.mutations import Mutation
-from schema.queries import Query
+from schema.global_invoice.mutations import GlobalInvoiceMutation
+from schema.global_invoice.queries import GlobalInvoiceQuery
+from schema.invoicing.queries import InvoicingQuery
+from schema.merchants.mutations import MerchantMutation
+from schema.merchants.queries import MerchantQuery
+from schema.portal.mutations import PortalMutation
+from schema.portal.queries import PortalQuery
+from schema.sales.mutations import SalesMutation
+from schema.sales.queries import SalesQuery
 from schema.scalars import SCALAR_MAP
+
+# The root types are each domain's fields put together (saleor's graphql/<domain>/). The
+# order of the bases is the order of the fields in the exported schema, first base first.
+Query = merge_types("Query", (PortalQuery, CatalogQuery, InvoicingQuery, MerchantQuery, SalesQuery, GlobalInvoiceQuery))
+Mutation = merge_types(
+    "Mutation",
+    (MerchantMutation, PortalMutation, SalesMutation, CancellationMutation, GlobalInvoiceMutation),
+)
 
 
 def build_schema(

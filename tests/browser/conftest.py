@@ -7,6 +7,7 @@ builds are the ones the browser follows. Screenshots go to test-artifacts/browse
 from __future__ import annotations
 
 import os
+import shutil
 import re
 import socket
 import subprocess
@@ -19,7 +20,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium, found on PATH (or named by CHROMIUM_PATH), not a path written here.
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser") or "chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -84,7 +86,7 @@ def live_server(tmp_path_factory):
 def browser():
     if not CHROMIUM.exists():
         if os.environ.get("CI") == "true":
-            pytest.fail("/usr/bin/chromium is required under CI (apt-get install chromium)")
+            pytest.fail("chromium is required under CI (apt-get install chromium, or set CHROMIUM_PATH)")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 

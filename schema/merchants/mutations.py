@@ -1,0 +1,64 @@
+"""Merchant mutations: login and the self-invoicing settings."""
+from __future__ import annotations
+
+from typing import assert_never
+
+import strawberry
+
+from schema.context import Info
+from schema.fields import to_field_errors
+from schema.merchants import types as t
+from schema.merchants.queries import merchant_or_gone
+from schema.permissions import IsMerchant
+from services.kernel.results import Invalid
+from services.merchants import service as merchants
+
+
+@strawberry.type
+class MerchantMutation:
+    @strawberry.mutation
+    async def login(self, info: Info, email: str, password: str) -> t.LoginResult:
+        services = info.context.services
+        session = await merchants.login(
+            services.uow_factory, services.tokens, email, password, services.merchant_token_ttl,
+            throttle=services.throttle, client=info.context.client_address,
+        )
+        match session:
+            case merchants.LoginRefused():
+                return t.InvalidCredentials(message=session.message, retry_after_seconds=session.retry_after_seconds)
+            case merchants.Session():
+                return t.LoginSucceeded(token=session.token, expires_at=session.expires_at)
+            case _:
+                assert_never(session)
+
+    @strawberry.mutation(permission_classes=[IsMerchant])
+    async def set_self_invoicing(self, info: Info, enabled: bool) -> t.SelfInvoicingSettings:
+        ctx = info.context
+        merchant = await merchants.set_self_invoicing(ctx.services.uow_factory, ctx.merchant_id, enabled)
+        return t.to_settings(merchant_or_gone(merchant))
+
+    @strawberry.mutation(permission_classes=[IsMerchant])
+    async def update_self_invoicing_settings(self, info: Info, input: t.SelfInvoicingSettingsInput) -> t.UpdateSettingsResult:
+        ctx = info.context
+        result = await merchants.update_settings(
+            ctx.services.uow_factory, ctx.merchant_id,
+            month_end_limit=input.month_end_limit, deadline_days=input.deadline_days,
+        )
+        match result:
+            case Invalid(problems=problems):
+                return t.InvalidSettings(errors=to_field_errors(problems))
+            case _:
+                return t.to_settings(merchant_or_gone(result))
+
+    @strawberry.mutation(permission_classes=[IsMerchant])
+    async def update_generic_concept(self, info: Info, input: t.GenericConceptInput) -> t.UpdateGenericConceptResult:
+        ctx = info.context
+        result = await merchants.update_generic_concept(
+            ctx.services.uow_factory, ctx.merchant_id, enabled=input.enabled,
+            product_key=input.product_key, unit_key=input.unit_key, description=input.description,
+        )
+        match result:
+            case Invalid(problems=problems):
+                return t.InvalidSettings(errors=to_field_errors(problems))
+            case _:
+                return t.to_generic_concept(merchant_or_gone(result))

@@ -1,0 +1,41 @@
+"""Portal mutations: issuing the self-invoice of a looked-up ticket (ticket token)."""
+from __future__ import annotations
+
+from typing import assert_never
+
+import strawberry
+
+from schema.context import Info
+from schema.fields import to_field_errors
+from schema.invoicing.types import stamping_failed, to_invoice
+from schema.permissions import HasTicketToken
+from schema.portal import types as t
+from schema.portal.queries import lookup_to_gql
+from services.invoicing.issuing import StampFailed
+from services.kernel.results import Invalid
+from services.kernel.types import Customer
+from services.portal import issue, results
+
+
+@strawberry.type
+class PortalMutation:
+    @strawberry.mutation(permission_classes=[HasTicketToken])
+    async def issue_invoice(self, info: Info, input: t.IssueInvoiceInput) -> t.IssueInvoiceResult:
+        ctx = info.context
+        c = input.customer
+        customer = Customer(
+            rfc=c.rfc, legal_name=c.legal_name, zip_code=c.zip_code, tax_regime=c.tax_regime,
+            cfdi_use=c.cfdi_use, email=c.email or None,
+        )
+        outcome = await issue.issue_invoice(ctx.services, ctx.require("ticket").claims, customer, input.idempotency_key)
+        match outcome:
+            case results.Issued():
+                return t.InvoiceIssued(invoice=to_invoice(outcome.invoice), access_token=outcome.access_token)
+            case Invalid(problems=problems):
+                return t.InvalidCustomerData(errors=to_field_errors(problems))
+            case StampFailed():
+                return stamping_failed(outcome)
+            case results.AlreadyInvoiced() | results.NotInvoiceable():
+                return lookup_to_gql(outcome)
+            case _:
+                assert_never(outcome)

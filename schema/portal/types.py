@@ -1,0 +1,110 @@
+"""Strawberry types of the customer portal: the ticket lookup and issuing a self-invoice."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Optional, Union
+
+import strawberry
+
+from schema.fields import FieldError
+from schema.invoicing.types import Invoice, StampingFailed
+
+
+@strawberry.type
+class Portal:
+    company_number: str
+    merchant_name: str
+    self_invoicing_enabled: bool
+
+
+@strawberry.type
+class ConceptPreview:
+    description: str
+    quantity: Decimal
+    amount: Decimal
+
+
+@strawberry.type
+class InvoiceableTicket:
+    reference: str
+    total: Decimal
+    sold_at: datetime
+    deadline: datetime = strawberry.field(description="Last moment the customer may self-invoice this ticket.")
+    concepts: list[ConceptPreview] = strawberry.field(
+        description="What the invoice will list: the ticket's lines, or the generic concept when enabled."
+    )
+    ticket_token: str = strawberry.field(description="Short-lived JWT (audience ticket) that issueInvoice requires.")
+    merchant_name: str = ""
+
+
+@strawberry.type
+class TicketAlreadyInvoiced:
+    invoiced_at: datetime
+    masked_rfc: str = strawberry.field(description="RFC the invoice went to, masked: XAXX0101****0")
+    message: str
+
+
+@strawberry.enum
+class NotInvoiceableReason(Enum):
+    SELF_INVOICING_DISABLED = "SELF_INVOICING_DISABLED"
+    DEADLINE_PASSED = "DEADLINE_PASSED"
+    IN_GLOBAL_INVOICE = "IN_GLOBAL_INVOICE"
+    CANCELLED = "CANCELLED"
+
+
+@strawberry.type
+class TicketNotInvoiceable:
+    reason: NotInvoiceableReason
+    deadline: Optional[datetime]
+    message: str
+
+
+@strawberry.type
+class TicketNotFound:
+    message: str
+    retry_after_seconds: Optional[int] = strawberry.field(
+        default=None, description="Set when too many failed lookups came from this client: wait this long."
+    )
+
+
+TicketLookup = Annotated[
+    Union[InvoiceableTicket, TicketAlreadyInvoiced, TicketNotInvoiceable, TicketNotFound],
+    strawberry.union("TicketLookup"),
+]
+
+
+@strawberry.input
+class CustomerInput:
+    rfc: str
+    legal_name: str = strawberry.field(description="Nombre o razón social exactly as in the Constancia de Situación Fiscal")
+    zip_code: str = strawberry.field(description="Código postal of the fiscal address (DomicilioFiscalReceptor)")
+    tax_regime: str
+    cfdi_use: str
+    email: Optional[str] = strawberry.field(default=None, description="Where to send the XML and PDF")
+
+
+@strawberry.input
+class IssueInvoiceInput:
+    customer: CustomerInput
+    idempotency_key: Optional[str] = strawberry.field(
+        default=None, description="Retrying with the same key returns the same result and never issues twice."
+    )
+
+
+@strawberry.type
+class InvoiceIssued:
+    invoice: Invoice
+    access_token: str = strawberry.field(description="JWT (audience invoice) for invoice(id) and the downloads")
+
+
+@strawberry.type
+class InvalidCustomerData:
+    errors: list[FieldError]
+
+
+IssueInvoiceResult = Annotated[
+    Union[InvoiceIssued, InvalidCustomerData, TicketAlreadyInvoiced, TicketNotInvoiceable, StampingFailed],
+    strawberry.union("IssueInvoiceResult"),
+]
