@@ -27,6 +27,7 @@ from services import catalogs
 from services.invoicing import documents
 from services.kernel.results import Forbidden, NotFound
 from services.outbox import service as outbox
+from services.webhooks import service as webhooks
 from services.kernel.container import Services
 from services.outbox.mail import build_mailer
 from services.pdf.pool import PdfRenderer
@@ -52,6 +53,7 @@ def build_services(settings: Settings, engine=None, *, pdf_inline: bool = False)
         invoice_token_ttl=timedelta(days=settings.invoice_token_days),
         download_link_ttl=timedelta(minutes=settings.download_link_minutes),
         production=settings.is_production,
+        live_stamping=settings.pac != "sandbox",
         pac=build_pac(settings.pac, settings.var_dir / "pac", settings.pac_timeout_seconds),
         pdf=PdfRenderer(workers=settings.pdf_workers, inline=pdf_inline),
         mailer=build_mailer(
@@ -71,7 +73,9 @@ class GraphQLView(PersistedOperations, GraphQL):
         self.services = services
 
     async def get_context(self, request, response) -> Context:
-        return Context(self.services, request, response)
+        context = Context(self.services, request, response)
+        await context.authenticate()
+        return context
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
@@ -118,13 +122,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if hasattr(services.pac, "warm"):
             await services.pac.warm()  # sandbox certificate and XSLT, before the first request
         await services.pdf.start()
-        worker = asyncio.create_task(outbox.run_forever(services))
+        loops = [asyncio.create_task(outbox.run_forever(services)), asyncio.create_task(webhooks.run_forever(services))]
         try:
             yield
         finally:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+            for loop in loops:
+                loop.cancel()
+            for loop in loops:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loop
             await services.pdf.close()
             await services.dispose()
 

@@ -211,3 +211,70 @@ class ThrottleRow(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=120)
     window_start: datetime
     count: int = 0
+
+
+class ApiKeyRow(SQLModel, table=True):
+    """A point of sale's (or an integration's) key: a merchant's credential with scopes.
+
+    Only a keyed hash of the secret is stored (HMAC-SHA256 under the server's secret);
+    the prefix is kept in clear so the merchant can tell keys apart and a request finds
+    its row by index."""
+
+    __tablename__ = "api_key"
+    __table_args__ = (Index("ix_api_key_merchant", "merchant_id", "created_at"),)
+    id: int | None = Field(default=None, sa_column=Column(_BigId, primary_key=True, autoincrement=True))
+    merchant_id: int = Field(foreign_key="merchant.id")
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=24, unique=True)
+    secret_hash: str = Field(max_length=64)
+    scopes: str = Field(max_length=300)  # space-separated ApiScope values
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class WebhookEndpointRow(SQLModel, table=True):
+    """Where a merchant wants to be told of events; the signing secret is stored
+    encrypted (it must be read back to sign, unlike an API key's)."""
+
+    __tablename__ = "webhook_endpoint"
+    __table_args__ = (Index("ix_webhook_endpoint_merchant", "merchant_id"),)
+    id: int | None = Field(default=None, sa_column=Column(_BigId, primary_key=True, autoincrement=True))
+    public_id: str = Field(max_length=32, unique=True)
+    merchant_id: int = Field(foreign_key="merchant.id")
+    url: str = Field(max_length=2000)
+    events: str = Field(max_length=300)  # space-separated WebhookEvent values
+    secret_encrypted: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime
+    deleted_at: datetime | None = None
+
+
+class WebhookDeliveryStatus(StrEnum):
+    PENDING = "PENDING"  # due at next_attempt_at (retried with back-off)
+    DELIVERED = "DELIVERED"  # the receiver answered 2xx
+    FAILED = "FAILED"  # gave up after the last attempt
+
+
+class WebhookDeliveryRow(SQLModel, table=True):
+    """One event for one endpoint: enqueued in the transaction of the change it reports
+    (the outbox), sent by the worker. public_id is the delivery id the receiver sees,
+    the same on every retry, so it can deduplicate."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+        Index("ix_webhook_delivery_endpoint", "endpoint_id", "created_at"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(_BigId, primary_key=True, autoincrement=True))
+    public_id: str = Field(max_length=40, unique=True)
+    endpoint_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    merchant_id: int = Field(foreign_key="merchant.id")
+    event_type: str = Field(max_length=40)
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # the exact JSON body sent
+    status: str = Field(default=WebhookDeliveryStatus.PENDING, max_length=10)
+    attempts: int = 0
+    next_attempt_at: datetime
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime
+    delivered_at: datetime | None = None

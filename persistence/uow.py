@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.db import WRITE_OPTION
 from persistence.repositories import (
+    ApiKeyRepository,
     CounterRepository,
     GlobalInvoiceRepository,
     InvoiceRepository,
@@ -21,6 +22,8 @@ from persistence.repositories import (
     OutboxRepository,
     SaleRepository,
     ThrottleRepository,
+    WebhookDeliveryRepository,
+    WebhookEndpointRepository,
 )
 
 
@@ -40,6 +43,9 @@ class UnitOfWork:
         self.global_invoices = GlobalInvoiceRepository(self.session)
         self.outbox = OutboxRepository(self.session)
         self.throttle = ThrottleRepository(self.session)
+        self.api_keys = ApiKeyRepository(self.session)
+        self.webhook_endpoints = WebhookEndpointRepository(self.session)
+        self.webhook_deliveries = WebhookDeliveryRepository(self.session)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:

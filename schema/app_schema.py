@@ -14,6 +14,8 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.api_keys.mutations import ApiKeyMutation
+from schema.api_keys.queries import ApiKeyQuery
 from schema.cancellation.mutations import CancellationMutation
 from schema.catalogs.queries import CatalogQuery
 from schema.errors import mask_errors
@@ -27,13 +29,20 @@ from schema.portal.queries import PortalQuery
 from schema.sales.mutations import SalesMutation
 from schema.sales.queries import SalesQuery
 from schema.scalars import SCALAR_MAP
+from schema.webhooks.mutations import WebhookMutation
+from schema.webhooks.queries import WebhookQuery
 
 # The root types are each domain's fields put together (saleor's graphql/<domain>/). The
 # order of the bases is the order of the fields in the exported schema, first base first.
-Query = merge_types("Query", (PortalQuery, CatalogQuery, InvoicingQuery, MerchantQuery, SalesQuery, GlobalInvoiceQuery))
+Query = merge_types("Query", (
+    PortalQuery, CatalogQuery, InvoicingQuery, MerchantQuery, SalesQuery, GlobalInvoiceQuery, ApiKeyQuery, WebhookQuery,
+))
 Mutation = merge_types(
     "Mutation",
-    (MerchantMutation, PortalMutation, SalesMutation, CancellationMutation, GlobalInvoiceMutation),
+    (
+        MerchantMutation, PortalMutation, SalesMutation, CancellationMutation, GlobalInvoiceMutation, ApiKeyMutation,
+        WebhookMutation,
+    ),
 )
 
 

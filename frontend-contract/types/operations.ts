@@ -17,6 +17,17 @@ export type Scalars = {
   Decimal: { input: string; output: string; }
 };
 
+/** What an API key may do; a merchant's session token may do all of it */
+export type ApiScope =
+  | 'API_KEYS_MANAGE'
+  | 'GLOBAL_INVOICES'
+  | 'INVOICES_CANCEL'
+  | 'INVOICES_READ'
+  | 'SALES_READ'
+  | 'SALES_WRITE'
+  | 'SETTINGS'
+  | 'WEBHOOKS_MANAGE';
+
 export type CancelInvoiceInput = {
   /** The invoice's id (Invoice.id) */
   id: Scalars['ID']['input'];
@@ -24,6 +35,18 @@ export type CancelInvoiceInput = {
   reason: Scalars['String']['input'];
   /** Only with reason 01: UUID of another ISSUED invoice of the merchant that replaces this one */
   replacementUuid?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type CreateApiKeyInput = {
+  /** What the key is for, e.g. «Caja 1» (up to 100 characters) */
+  name: Scalars['String']['input'];
+  scopes: Array<ApiScope>;
+};
+
+export type CreateWebhookEndpointInput = {
+  events: Array<WebhookEvent>;
+  /** https only in production; no local or private addresses */
+  url: Scalars['String']['input'];
 };
 
 export type CustomerInput = {
@@ -46,6 +69,7 @@ export type ErrorCode =
   | 'DUPLICATE_REFERENCE'
   | 'EMAIL_INVALID'
   | 'EMAIL_TAKEN'
+  | 'EVENTS_REQUIRED'
   | 'EXEMPT_NOT_ALLOWED'
   | 'EXPIRED'
   | 'IEPS_WITH_EXEMPT_IVA'
@@ -58,6 +82,7 @@ export type ErrorCode =
   | 'KEY_MISMATCH'
   | 'LINES_INVALID'
   | 'MONTHS_INVALID'
+  | 'NAME_INVALID'
   | 'NAME_REQUIRED'
   | 'NEGATIVE'
   | 'NOTHING_TO_INVOICE'
@@ -87,6 +112,8 @@ export type ErrorCode =
   | 'RFC_INVALID'
   | 'RFC_REQUIRED'
   | 'SALE_NOT_CANCELLABLE'
+  | 'SCOPES_REQUIRED'
+  | 'SCOPE_NOT_HELD'
   | 'SERIES_FOLIO_TOO_LONG'
   | 'TAX_DUPLICATED'
   | 'TAX_REGIME_INVALID'
@@ -97,8 +124,13 @@ export type ErrorCode =
   | 'TOO_LONG'
   | 'TOO_MANY'
   | 'TOO_MANY_DECIMALS'
+  | 'TOO_MANY_ENDPOINTS'
+  | 'TOO_MANY_KEYS'
   | 'TOTAL_NOT_POSITIVE'
   | 'UNIT_KEY_INVALID'
+  | 'URL_INVALID'
+  | 'URL_NOT_HTTPS'
+  | 'URL_NOT_PUBLIC'
   | 'WRONG_PASSWORD'
   | 'YEAR_OUT_OF_RANGE'
   | 'ZIP_CODE_INVALID';
@@ -192,6 +224,30 @@ export type TaxInput = {
   type: Scalars['String']['input'];
 };
 
+export type WebhookDeliveryStatus =
+  | 'DELIVERED'
+  | 'FAILED'
+  | 'PENDING';
+
+/** What a webhook tells; the delivery's JSON carries it as type (e.g. invoice.issued) */
+export type WebhookEvent =
+  | 'GLOBAL_INVOICE_ISSUED'
+  | 'INVOICE_CANCELLATION_PENDING'
+  | 'INVOICE_CANCELLED'
+  | 'INVOICE_ISSUED'
+  | 'SALE_RECORDED';
+
+/** What an API key may do; a merchant's session token may do all of it */
+export type ApiScope =
+  | 'API_KEYS_MANAGE'
+  | 'GLOBAL_INVOICES'
+  | 'INVOICES_CANCEL'
+  | 'INVOICES_READ'
+  | 'SALES_READ'
+  | 'SALES_WRITE'
+  | 'SETTINGS'
+  | 'WEBHOOKS_MANAGE';
+
 export type CancelInvoiceInput = {
   /** The invoice's id (Invoice.id) */
   id: string | number;
@@ -199,6 +255,18 @@ export type CancelInvoiceInput = {
   reason: string;
   /** Only with reason 01: UUID of another ISSUED invoice of the merchant that replaces this one */
   replacementUuid?: string | null | undefined;
+};
+
+export type CreateApiKeyInput = {
+  /** What the key is for, e.g. «Caja 1» (up to 100 characters) */
+  name: string;
+  scopes: Array<ApiScope>;
+};
+
+export type CreateWebhookEndpointInput = {
+  events: Array<WebhookEvent>;
+  /** https only in production; no local or private addresses */
+  url: string;
 };
 
 export type CustomerInput = {
@@ -302,6 +370,24 @@ export type TaxInput = {
   type: string;
 };
 
+export type WebhookDeliveryStatus =
+  | 'DELIVERED'
+  | 'FAILED'
+  | 'PENDING';
+
+/** What a webhook tells; the delivery's JSON carries it as type (e.g. invoice.issued) */
+export type WebhookEvent =
+  | 'GLOBAL_INVOICE_ISSUED'
+  | 'INVOICE_CANCELLATION_PENDING'
+  | 'INVOICE_CANCELLED'
+  | 'INVOICE_ISSUED'
+  | 'SALE_RECORDED';
+
+export type ApiKeysQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ApiKeysQuery = { apiKeys: Array<{ id: string, name: string, scopes: Array<ApiScope>, prefix: string, createdAt: string, lastUsedAt: string | null, revokedAt: string | null }> };
+
 export type CancelInvoiceMutationVariables = Exact<{
   input: CancelInvoiceInput;
 }>;
@@ -330,6 +416,36 @@ export type CfdiUsesQueryVariables = Exact<{
 
 
 export type CfdiUsesQuery = { cfdiUses: Array<{ code: string, description: string }> };
+
+export type CreateApiKeyMutationVariables = Exact<{
+  input: CreateApiKeyInput;
+}>;
+
+
+export type CreateApiKeyMutation = { createApiKey:
+    | { __typename: 'ApiKeyCreated', secret: string, apiKey: { id: string, name: string, scopes: Array<ApiScope>, prefix: string, createdAt: string, lastUsedAt: string | null, revokedAt: string | null } }
+    | { __typename: 'InvalidApiKey', errors: Array<{ field: string, code: string, message: string }> }
+   };
+
+export type CreateWebhookEndpointMutationVariables = Exact<{
+  input: CreateWebhookEndpointInput;
+}>;
+
+
+export type CreateWebhookEndpointMutation = { createWebhookEndpoint:
+    | { __typename: 'InvalidWebhookEndpoint', errors: Array<{ field: string, code: string, message: string }> }
+    | { __typename: 'WebhookEndpointCreated', secret: string, endpoint: { id: string, url: string, events: Array<WebhookEvent>, createdAt: string } }
+   };
+
+export type DeleteWebhookEndpointMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type DeleteWebhookEndpointMutation = { deleteWebhookEndpoint:
+    | { __typename: 'InvalidWebhookEndpoint', errors: Array<{ field: string, code: string, message: string }> }
+    | { __typename: 'WebhookEndpoint', id: string }
+   };
 
 export type GlobalInvoicesPageQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -417,6 +533,39 @@ export type RecordSaleMutation = { recordSale:
     | { __typename: 'SaleRecorded', created: boolean, sale: { id: string, reference: string, total: string, soldAt: string, status: SaleStatus, invoicingData: { companyNumber: string, reference: string, total: string, portalUrl: string } } }
    };
 
+export type RecordSalesMutationVariables = Exact<{
+  inputs: Array<RecordSaleInput> | RecordSaleInput;
+}>;
+
+
+export type RecordSalesMutation = { recordSales:
+    | { __typename: 'InvalidSale', errors: Array<{ field: string, code: string, message: string }> }
+    | { __typename: 'SalesRecorded', created: number, replayed: number, refused: number, results: Array<
+        | { __typename: 'InvalidSale', errors: Array<{ field: string, code: string, message: string }> }
+        | { __typename: 'SaleRecorded', created: boolean, sale: { id: string, reference: string, total: string, status: SaleStatus } }
+      > }
+   };
+
+export type RetryWebhookDeliveryMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type RetryWebhookDeliveryMutation = { retryWebhookDelivery:
+    | { __typename: 'InvalidWebhookEndpoint', errors: Array<{ field: string, code: string, message: string }> }
+    | { __typename: 'WebhookDelivery', id: string, status: WebhookDeliveryStatus, attempts: number, nextAttemptAt: string | null }
+   };
+
+export type RevokeApiKeyMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type RevokeApiKeyMutation = { revokeApiKey:
+    | { __typename: 'ApiKey', id: string, revokedAt: string | null }
+    | { __typename: 'InvalidApiKey', errors: Array<{ field: string, code: string, message: string }> }
+   };
+
 export type SalesPageQueryVariables = Exact<{
   first?: number | null | undefined;
   after?: string | null | undefined;
@@ -472,3 +621,8 @@ export type UpdateSelfInvoicingSettingsMutation = { updateSelfInvoicingSettings:
     | { __typename: 'InvalidSettings', errors: Array<{ field: string, code: string, message: string }> }
     | { __typename: 'SelfInvoicingSettings', enabled: boolean, monthEndLimit: boolean, deadlineDays: number }
    };
+
+export type WebhookEndpointsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type WebhookEndpointsQuery = { webhookEndpoints: Array<{ id: string, url: string, events: Array<WebhookEvent>, createdAt: string, recentDeliveries: Array<{ id: string, event: WebhookEvent, status: WebhookDeliveryStatus, attempts: number, lastStatusCode: number | null, lastError: string | null, createdAt: string, nextAttemptAt: string | null, deliveredAt: string | null }> }> };

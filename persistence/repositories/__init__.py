@@ -1,4 +1,5 @@
 """Repositories: all SQL lives here (CONVENTIONS 1), one module per aggregate."""
+from persistence.repositories.api_keys import ApiKeyRepository
 from persistence.repositories.base import Cursor, RepositoryBase
 from persistence.repositories.counters import CounterRepository
 from persistence.repositories.documents import GlobalInvoiceRepository, InvoiceRepository, StampedDocumentRepository
@@ -6,8 +7,10 @@ from persistence.repositories.merchants import MerchantRepository
 from persistence.repositories.outbox import OutboxRepository
 from persistence.repositories.sales import SaleRepository
 from persistence.repositories.throttle import ThrottleRepository
+from persistence.repositories.webhooks import WebhookDeliveryRepository, WebhookEndpointRepository
 
 __all__ = [
+    "ApiKeyRepository", "WebhookDeliveryRepository", "WebhookEndpointRepository",
     "CounterRepository", "Cursor", "GlobalInvoiceRepository", "InvoiceRepository", "MerchantRepository",
     "OutboxRepository", "RepositoryBase", "SaleRepository", "StampedDocumentRepository", "ThrottleRepository",
 ]

@@ -9,7 +9,7 @@ from schema.cancellation import types as t
 from schema.context import Info
 from schema.fields import to_field_errors
 from schema.invoicing.types import stamping_failed, to_invoice
-from schema.permissions import IsMerchant
+from schema.permissions import CanCancelInvoices
 from services.cancellation import service as cancellation
 from services.kernel.results import Invalid
 
@@ -17,7 +17,7 @@ from services.kernel.results import Invalid
 @strawberry.type
 class CancellationMutation:
     @strawberry.mutation(
-        permission_classes=[IsMerchant],
+        permission_classes=[CanCancelInvoices],
         description="Cancel a self-invoice with SAT through the PAC (c_MotivoCancelacion 01-04). "
         "Idempotent: an already cancelled invoice is returned as it is.",
     )

@@ -9,7 +9,7 @@ from schema.context import Info
 from schema.fields import to_field_errors
 from schema.global_invoice import types as t
 from schema.invoicing.types import stamping_failed
-from schema.permissions import IsMerchant
+from schema.permissions import CanManageGlobalInvoices
 from services.global_invoice import service as global_invoice
 from services.invoicing.issuing import StampFailed
 from services.kernel.results import Invalid
@@ -18,7 +18,7 @@ from services.kernel.results import Invalid
 @strawberry.type
 class GlobalInvoiceMutation:
     @strawberry.mutation(
-        permission_classes=[IsMerchant],
+        permission_classes=[CanManageGlobalInvoices],
         description="Issue (or return) the factura global to público en general for a period's tickets nobody self-invoiced.",
     )
     async def issue_global_invoice(self, info: Info, input: t.GlobalInvoiceInput) -> t.IssueGlobalInvoiceResult:

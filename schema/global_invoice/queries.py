@@ -8,13 +8,13 @@ import strawberry
 from schema.context import Info
 from schema.global_invoice import types as t
 from schema.pagination import page_info, page_or_error, page_size
-from schema.permissions import IsMerchant
+from schema.permissions import CanManageGlobalInvoices
 from services.invoicing import service as invoicing
 
 
 @strawberry.type
 class GlobalInvoiceQuery:
-    @strawberry.field(permission_classes=[IsMerchant], description="The merchant's facturas globales, newest first; first is capped at 100.")
+    @strawberry.field(permission_classes=[CanManageGlobalInvoices], description="The merchant's facturas globales, newest first; first is capped at 100.")
     async def global_invoices(self, info: Info, first: Optional[int] = 50, after: Optional[str] = None) -> t.GlobalInvoiceConnection:
         ctx = info.context
         page = page_or_error(await invoicing.list_global_invoices(ctx.services, ctx.merchant_id, page_size(first), after))

@@ -5,14 +5,16 @@ from typing import Optional, assert_never
 
 import strawberry
 
-from schema.context import Info
+from schema.context import API_KEY, Info
 from schema.errors import PublicError
 from schema.invoicing import types as t
 from schema.pagination import page_info, page_or_error, page_size
-from schema.permissions import IsMerchant
+from schema.permissions import CanReadInvoices
+from services.api_keys.models import ApiScope
 from services.invoicing import service as invoicing
 from services.invoicing.views import InvoiceView
 from services.kernel.results import Forbidden, NotFound
+from services.kernel.security import MERCHANT
 from services.portal.issue import read_invoice
 
 
@@ -24,7 +26,11 @@ class InvoicingQuery:
         principal = ctx.principal
         if principal is None:
             raise PublicError("Esta operación requiere un token de factura o de comercio.", "FORBIDDEN")
-        result = await read_invoice(ctx.services, principal.audience, principal.subject, str(id))
+        audience = principal.audience
+        if audience == API_KEY:  # a key reads its merchant's invoices when it holds INVOICES_READ
+            ctx.require_merchant(ApiScope.INVOICES_READ)
+            audience = MERCHANT
+        result = await read_invoice(ctx.services, audience, principal.subject, str(id))
         match result:
             case InvoiceView():
                 return t.to_invoice(result)
@@ -35,7 +41,7 @@ class InvoicingQuery:
             case _:
                 assert_never(result)
 
-    @strawberry.field(permission_classes=[IsMerchant], description="Newest first; first is capped at 100.")
+    @strawberry.field(permission_classes=[CanReadInvoices], description="Newest first; first is capped at 100.")
     async def invoices(self, info: Info, first: Optional[int] = 50, after: Optional[str] = None) -> t.InvoiceConnection:
         ctx = info.context
         page = page_or_error(await invoicing.list_invoices(ctx.services, ctx.merchant_id, page_size(first), after))

@@ -9,7 +9,7 @@ from schema.context import Info
 from schema.fields import to_field_errors
 from schema.merchants import types as t
 from schema.merchants.queries import merchant_or_gone
-from schema.permissions import IsMerchant
+from schema.permissions import CanChangeSettings
 from services.kernel.results import Invalid
 from services.merchants import service as merchants
 
@@ -31,13 +31,13 @@ class MerchantMutation:
             case _:
                 assert_never(session)
 
-    @strawberry.mutation(permission_classes=[IsMerchant])
+    @strawberry.mutation(permission_classes=[CanChangeSettings])
     async def set_self_invoicing(self, info: Info, enabled: bool) -> t.SelfInvoicingSettings:
         ctx = info.context
         merchant = await merchants.set_self_invoicing(ctx.services.uow_factory, ctx.merchant_id, enabled)
         return t.to_settings(merchant_or_gone(merchant))
 
-    @strawberry.mutation(permission_classes=[IsMerchant])
+    @strawberry.mutation(permission_classes=[CanChangeSettings])
     async def update_self_invoicing_settings(self, info: Info, input: t.SelfInvoicingSettingsInput) -> t.UpdateSettingsResult:
         ctx = info.context
         result = await merchants.update_settings(
@@ -50,7 +50,7 @@ class MerchantMutation:
             case _:
                 return t.to_settings(merchant_or_gone(result))
 
-    @strawberry.mutation(permission_classes=[IsMerchant])
+    @strawberry.mutation(permission_classes=[CanChangeSettings])
     async def update_generic_concept(self, info: Info, input: t.GenericConceptInput) -> t.UpdateGenericConceptResult:
         ctx = info.context
         result = await merchants.update_generic_concept(

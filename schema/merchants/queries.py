@@ -6,7 +6,7 @@ import strawberry
 from schema.context import Info
 from schema.errors import PublicError
 from schema.merchants import types as t
-from schema.permissions import IsMerchant
+from schema.permissions import MerchantOrAnyKey
 from services.merchants import service as merchants
 from services.merchants.models import Merchant
 
@@ -24,6 +24,6 @@ async def current_merchant(info: Info) -> Merchant:
 
 @strawberry.type
 class MerchantQuery:
-    @strawberry.field(permission_classes=[IsMerchant])
+    @strawberry.field(permission_classes=[MerchantOrAnyKey])
     async def me(self, info: Info) -> t.Merchant:
         return t.to_merchant(await current_merchant(info))

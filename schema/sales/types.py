@@ -118,3 +118,14 @@ def to_sale(listing: SaleListing) -> Sale:
             company_number=data.company_number, reference=data.reference, total=data.total, portal_url=data.portal_url,
         ),
     )
+
+
+@strawberry.type
+class SalesRecorded:
+    results: list[RecordSaleResult] = strawberry.field(description="One per input, in the same order")
+    created: int = strawberry.field(description="Sales recorded now")
+    replayed: int = strawberry.field(description="Sales recorded before with the same content (idempotent replays)")
+    refused: int = strawberry.field(description="Inputs answered InvalidSale; nothing of theirs was recorded")
+
+
+RecordSalesResult = Annotated[Union[SalesRecorded, InvalidSale], strawberry.union("RecordSalesResult")]

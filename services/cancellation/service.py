@@ -37,6 +37,9 @@ from services.kernel.results import Invalid
 from services.kernel.types import FieldProblem
 from services.stamping import CANCELLATION_REASONS, StampingError
 from services.stamping.base import STATUS_CANCELLED
+from services.webhooks import service as webhooks
+from services.webhooks.models import WebhookEvent
+from services.webhooks.payloads import invoice_data
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +157,14 @@ async def cancel_invoice(
             # Only a sale this invoice still holds (INVOICED) changes.
             target = SaleStatus.CANCELLED if reason == OPERATION_NOT_DONE else SaleStatus.OPEN
             await uow.sales.move_status(merchant_id, invoice.sale_id, SaleStatus.INVOICED, target)
+        if moved:
+            moved_row = await uow.invoices.by_id(invoice.id)
+            assert moved_row is not None
+            event = WebhookEvent.INVOICE_CANCELLED if done else WebhookEvent.INVOICE_CANCELLATION_PENDING
+            hooks = await webhooks.enqueue(uow, merchant_id, event, invoice_data(moved_row), now=now)
         await uow.commit()
         fresh = await uow.invoices.by_id(invoice.id)
     assert fresh is not None
+    if moved and hooks:
+        webhooks.kick(services)
     return Cancelled(invoice_view(services, fresh))

@@ -41,6 +41,9 @@ from services.global_invoice.period import period_bounds, period_problems
 from services.merchants.models import merchant_from_row
 from services.portal import policy
 from services.sales.ticket import lines_from_json
+from services.webhooks import service as webhooks
+from services.webhooks.models import WebhookEvent
+from services.webhooks.payloads import global_invoice_data
 
 GLOBAL_SERIES = "GL"  # its own series: self-invoices keep theirs gapless
 
@@ -171,12 +174,16 @@ async def _seal_and_stamp(services: Services, merchant: MerchantRow, row: Global
             series=row.series, folio=str(row.folio),
         )
 
+    async def on_issued(uow: UnitOfWork, issued: GlobalInvoiceRow) -> None:
+        await webhooks.enqueue(uow, merchant_id, WebhookEvent.GLOBAL_INVOICE_ISSUED, global_invoice_data(issued))
+
     outcome = await issuing.seal_and_stamp(
         services, _global_invoices, row, merchant,
-        build_request=build_request, build=build_signed_global_cfdi, texts=GLOBAL_TEXTS,
+        build_request=build_request, build=build_signed_global_cfdi, texts=GLOBAL_TEXTS, on_issued=on_issued,
     )
     if not isinstance(outcome, issuing.Stamped):
         return outcome
+    webhooks.kick(services)
     return await _result(services, merchant, outcome.row, start, end)
 
 

@@ -115,13 +115,35 @@ class GlobalInvoiceErrorCode(StrEnum):
     PERIOD_NOT_ENDED = "PERIOD_NOT_ENDED"
 
 
+class ApiKeyErrorCode(StrEnum):
+    """createApiKey and revokeApiKey."""
+
+    NAME_REQUIRED = "NAME_REQUIRED"
+    NAME_INVALID = "NAME_INVALID"
+    SCOPES_REQUIRED = "SCOPES_REQUIRED"
+    SCOPE_NOT_HELD = "SCOPE_NOT_HELD"
+    TOO_MANY_KEYS = "TOO_MANY_KEYS"
+    NOT_FOUND = "NOT_FOUND"
+
+
+class WebhookErrorCode(StrEnum):
+    """createWebhookEndpoint, deleteWebhookEndpoint, retryWebhookDelivery."""
+
+    URL_INVALID = "URL_INVALID"
+    URL_NOT_HTTPS = "URL_NOT_HTTPS"
+    URL_NOT_PUBLIC = "URL_NOT_PUBLIC"
+    EVENTS_REQUIRED = "EVENTS_REQUIRED"
+    TOO_MANY_ENDPOINTS = "TOO_MANY_ENDPOINTS"
+    NOT_FOUND = "NOT_FOUND"
+
+
 class PaginationErrorCode(StrEnum):
     CURSOR_INVALID = "CURSOR_INVALID"
 
 
 DOMAIN_CODES: tuple[type[StrEnum], ...] = (
     CustomerErrorCode, DocumentErrorCode, SaleErrorCode, MerchantErrorCode,
-    CancellationErrorCode, GlobalInvoiceErrorCode, PaginationErrorCode,
+    CancellationErrorCode, GlobalInvoiceErrorCode, PaginationErrorCode, ApiKeyErrorCode, WebhookErrorCode,
 )
 
 

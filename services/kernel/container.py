@@ -34,6 +34,8 @@ class Services:
     invoice_token_ttl: timedelta = timedelta(days=30)
     download_link_ttl: timedelta = timedelta(minutes=10)
     production: bool = False
+    # True with a real PAC (fiscally valid CFDIs): API keys read af_live_, else af_test_.
+    live_stamping: bool = False
     mail_from: str = "facturas@autofactura.local"
     # Background sends of the outbox started by this process (services/outbox), kept so
     # they are not garbage-collected and so tests can wait for them; one sender at a time.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import uuid
 from dataclasses import dataclass
@@ -49,6 +50,15 @@ class SecretBox:
             secret.encode()
         )
         self._aead = AESGCM(key)
+        # A second key from the same secret, for keyed hashes (API key secrets): a leaked
+        # database alone cannot be used to test guesses offline.
+        self._mac_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"autofactura-mac", info=b"hmac-sha256-v1").derive(
+            secret.encode()
+        )
+
+    def mac(self, message: str, purpose: str) -> str:
+        """HMAC-SHA256 of ``message`` bound to ``purpose``, as hex."""
+        return hmac.new(self._mac_key, purpose.encode() + b"\x00" + message.encode(), hashlib.sha256).hexdigest()
 
     def seal(self, plaintext: bytes, purpose: str) -> bytes:
         nonce = os.urandom(12)

@@ -14,6 +14,7 @@ from persistence.tables import OutboxKind, OutboxMessageRow, OutboxStatus
 from persistence.uow import UnitOfWork
 from services.invoicing import documents
 from services.kernel.container import Services
+from services.kernel.loops import repeat
 from services.kernel.money import from_cents
 from services.outbox import mail
 from services.sales.ticket import portal_url
@@ -110,9 +111,4 @@ async def deliver_due(services: Services, *, limit: int = 20) -> int:
 
 async def run_forever(services: Services, every: float = 30.0) -> None:
     """The retry loop the server runs in the background."""
-    while True:
-        try:
-            await deliver_due(services)
-        except Exception:  # keep the loop alive; the next round tries again
-            log.exception("outbox round failed")
-        await asyncio.sleep(every)
+    await repeat(lambda: deliver_due(services), every, "outbox")

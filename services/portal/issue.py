@@ -34,6 +34,9 @@ from services.kernel.security import INVOICE, MERCHANT, Claims
 from services.kernel.types import Customer, GenericConceptConfig, InvoiceRequest, Issuer
 from services.merchants.models import merchant_from_row
 from services.outbox import service as outbox
+from services.webhooks import service as webhooks
+from services.webhooks.models import WebhookEvent
+from services.webhooks.payloads import invoice_data
 from services.portal import policy
 from services.portal.lookup import already_invoiced, not_invoiceable
 from services.portal.results import AlreadyInvoiced, IssueResult, Issued, NotInvoiceable
@@ -194,6 +197,7 @@ async def _seal_and_stamp(
         await uow.sales.set_status(merchant.id, sale.id, SaleStatus.INVOICED)
         if issued.customer_email:
             await outbox.enqueue(uow, OutboxKind.INVOICE, issued.customer_email, issued.id)
+        await webhooks.enqueue(uow, merchant.id, WebhookEvent.INVOICE_ISSUED, invoice_data(issued))
 
     outcome = await issuing.seal_and_stamp(
         services, _invoices, row, merchant,
@@ -203,6 +207,7 @@ async def _seal_and_stamp(
         return outcome
     if outcome.row.customer_email:
         outbox.kick(services)
+    webhooks.kick(services)
     return _issued(services, outcome.row)
 
 

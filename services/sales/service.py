@@ -17,6 +17,9 @@ from services.kernel.results import Invalid, invalid
 from services.kernel.types import FieldProblem
 from services.merchants.models import Merchant
 from services.outbox import service as outbox
+from services.webhooks import service as webhooks
+from services.webhooks.models import WebhookEvent
+from services.webhooks.payloads import sale_data
 from services.sales.models import InvoicingData, Sale, invoicing_data, sale_from_row
 from services.sales.ticket import content_hash, lines_to_json, reference_key
 from services.sales.validation import SaleInput, validate_sale
@@ -80,6 +83,7 @@ async def record_sale(
             if email:
                 assert row.id is not None
                 await outbox.enqueue(uow, OutboxKind.TICKET, email, row.id)
+            hooks = await webhooks.enqueue(uow, merchant.id, WebhookEvent.SALE_RECORDED, sale_data(row), now=now)
             await uow.commit()
     except IntegrityError:
         # A concurrent call with the same reference won the unique constraint.
@@ -89,6 +93,8 @@ async def record_sale(
         return same(existing)
     if email:
         outbox.kick(services)
+    if hooks:
+        webhooks.kick(services)
     return recorded(row, True)
 
 
