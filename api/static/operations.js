@@ -65,6 +65,10 @@ export const operations = {
     "sha256": "8bbab8fdb93b9bbb7ff20813ba81088c3c738b3f795170aeabe7cd8333dccc7c",
     "document": "# The merchant's public portal: its name heads the page. Anonymous.\nquery Portal($companyNumber: String!) {\n  portal(companyNumber: $companyNumber) {\n    companyNumber\n    merchantName\n    selfInvoicingEnabled\n  }\n}\n"
   },
+  "ReadConstancia": {
+    "sha256": "169a4063e4381cb1c18b01b5d6a016b65e60375cca242d6d46ec3e56d52be524",
+    "document": "# Optional pre-fill of the invoice form from the customer's Constancia de Situación Fiscal (ticket token).\nmutation ReadConstancia($file: String!) {\n  readConstancia(file: $file) {\n    __typename\n    ... on ConstanciaRead {\n      rfc\n      legalName\n      zipCode\n      taxRegimes {\n        code\n        description\n      }\n    }\n    ... on InvalidConstancia {\n      errors {\n        field\n        code\n        message\n      }\n    }\n  }\n}\n"
+  },
   "RecordSale": {
     "sha256": "f86ef55de53c4105a4a84fa4c6f3cce20df2abf4ed0346000aa344008660b625",
     "document": "# The point of sale records a sale and gets the data to print on the ticket. Merchant token.\nmutation RecordSale($input: RecordSaleInput!) {\n  recordSale(input: $input) {\n    __typename\n    ... on SaleRecorded {\n      created\n      sale {\n        id\n        reference\n        total\n        soldAt\n        status\n        invoicingData {\n          companyNumber\n          reference\n          total\n          portalUrl\n        }\n      }\n    }\n    ... on InvalidSale {\n      errors {\n        field\n        code\n        message\n      }\n    }\n  }\n}\n"

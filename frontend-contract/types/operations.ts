@@ -72,6 +72,7 @@ export type ErrorCode =
   | 'EVENTS_REQUIRED'
   | 'EXEMPT_NOT_ALLOWED'
   | 'EXPIRED'
+  | 'FILE_TOO_LARGE'
   | 'IEPS_WITH_EXEMPT_IVA'
   | 'INVALID'
   | 'INVALID_CERTIFICATE'
@@ -86,7 +87,9 @@ export type ErrorCode =
   | 'NAME_REQUIRED'
   | 'NEGATIVE'
   | 'NOTHING_TO_INVOICE'
+  | 'NOT_A_CONSTANCIA'
   | 'NOT_A_CSD'
+  | 'NOT_A_PDF'
   | 'NOT_FOUND'
   | 'NOT_POSITIVE'
   | 'OUT_OF_RANGE'
@@ -128,6 +131,7 @@ export type ErrorCode =
   | 'TOO_MANY_KEYS'
   | 'TOTAL_NOT_POSITIVE'
   | 'UNIT_KEY_INVALID'
+  | 'UNREADABLE'
   | 'URL_INVALID'
   | 'URL_NOT_HTTPS'
   | 'URL_NOT_PUBLIC'
@@ -522,6 +526,16 @@ export type PortalQueryVariables = Exact<{
 
 
 export type PortalQuery = { portal: { companyNumber: string, merchantName: string, selfInvoicingEnabled: boolean } | null };
+
+export type ReadConstanciaMutationVariables = Exact<{
+  file: string;
+}>;
+
+
+export type ReadConstanciaMutation = { readConstancia:
+    | { __typename: 'ConstanciaRead', rfc: string | null, legalName: string | null, zipCode: string | null, taxRegimes: Array<{ code: string, description: string }> }
+    | { __typename: 'InvalidConstancia', errors: Array<{ field: string, code: string, message: string }> }
+   };
 
 export type RecordSaleMutationVariables = Exact<{
   input: RecordSaleInput;

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 from typing import assert_never
 
+import base64
+import binascii
+
 import strawberry
 
+from schema.catalogs.types import CatalogEntry
 from schema.context import Info
 from schema.fields import to_field_errors
 from schema.invoicing.types import stamping_failed, to_invoice
@@ -14,7 +18,7 @@ from schema.portal.queries import lookup_to_gql
 from services.invoicing.issuing import StampFailed
 from services.kernel.results import Invalid
 from services.kernel.types import Customer
-from services.portal import issue, results
+from services.portal import constancia, issue, results
 
 
 @strawberry.type
@@ -37,5 +41,27 @@ class PortalMutation:
                 return stamping_failed(outcome)
             case results.AlreadyInvoiced() | results.NotInvoiceable():
                 return lookup_to_gql(outcome)
+            case _:
+                assert_never(outcome)
+
+    @strawberry.mutation(
+        permission_classes=[HasTicketToken],
+        description="Optional pre-fill: read RFC, name, CP and régimenes from the customer's Constancia de Situación "
+        "Fiscal (base64 PDF, at most 700 kB). Nothing is stored; never required (CFF art. 83 fr. IX).",
+    )
+    async def read_constancia(self, info: Info, file: str) -> t.ReadConstanciaResult:
+        try:
+            pdf = base64.b64decode(file[: constancia.MAX_BYTES * 2], validate=True)
+        except (binascii.Error, ValueError):
+            pdf = b""
+        outcome = await constancia.read_constancia(pdf)
+        match outcome:
+            case constancia.ConstanciaData():
+                return t.ConstanciaRead(
+                    rfc=outcome.rfc, legal_name=outcome.legal_name, zip_code=outcome.zip_code,
+                    tax_regimes=[CatalogEntry(code=r.code, description=r.description) for r in outcome.tax_regimes],
+                )
+            case Invalid(problems=problems):
+                return t.InvalidConstancia(errors=to_field_errors(problems))
             case _:
                 assert_never(outcome)

@@ -8,6 +8,7 @@ from typing import Annotated, Optional, Union
 
 import strawberry
 
+from schema.catalogs.types import CatalogEntry
 from schema.fields import FieldError
 from schema.invoicing.types import Invoice, StampingFailed
 
@@ -108,3 +109,22 @@ IssueInvoiceResult = Annotated[
     Union[InvoiceIssued, InvalidCustomerData, TicketAlreadyInvoiced, TicketNotInvoiceable, StampingFailed],
     strawberry.union("IssueInvoiceResult"),
 ]
+
+
+@strawberry.type
+class ConstanciaRead:
+    """What the Constancia de Situación Fiscal says, for the customer to confirm: any
+    field may be null when the PDF did not show it."""
+
+    rfc: Optional[str]
+    legal_name: Optional[str] = strawberry.field(description="As registered, without the régimen capital")
+    zip_code: Optional[str]
+    tax_regimes: list[CatalogEntry] = strawberry.field(description="The régimenes the Constancia lists (c_RegimenFiscal)")
+
+
+@strawberry.type
+class InvalidConstancia:
+    errors: list[FieldError]
+
+
+ReadConstanciaResult = Annotated[Union[ConstanciaRead, InvalidConstancia], strawberry.union("ReadConstanciaResult")]

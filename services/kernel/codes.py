@@ -137,6 +137,15 @@ class WebhookErrorCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
 
 
+class ConstanciaErrorCode(StrEnum):
+    """readConstancia: the optional Constancia de Situación Fiscal pre-fill."""
+
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"
+    NOT_A_PDF = "NOT_A_PDF"
+    UNREADABLE = "UNREADABLE"
+    NOT_A_CONSTANCIA = "NOT_A_CONSTANCIA"
+
+
 class PaginationErrorCode(StrEnum):
     CURSOR_INVALID = "CURSOR_INVALID"
 
@@ -144,6 +153,7 @@ class PaginationErrorCode(StrEnum):
 DOMAIN_CODES: tuple[type[StrEnum], ...] = (
     CustomerErrorCode, DocumentErrorCode, SaleErrorCode, MerchantErrorCode,
     CancellationErrorCode, GlobalInvoiceErrorCode, PaginationErrorCode, ApiKeyErrorCode, WebhookErrorCode,
+    ConstanciaErrorCode,
 )
 
 
