@@ -7,7 +7,7 @@ from strawberry.permission import BasePermission
 from schema.context import Info
 
 from services.api_keys.models import ApiScope
-from services.kernel.security import MERCHANT, TICKET
+from services.kernel.security import INVOICE, MERCHANT, TICKET
 
 
 class _Audience(BasePermission):
@@ -26,6 +26,11 @@ class IsMerchant(_Audience):
 class HasTicketToken(_Audience):
     audience = TICKET
     message = "Esta operación requiere un token de ticket."
+
+
+class HasInvoiceToken(_Audience):
+    audience = INVOICE
+    message = "Esta operación requiere un token de factura."
 
 
 class _MerchantScope(BasePermission):

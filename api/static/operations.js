@@ -77,6 +77,10 @@ export const operations = {
     "sha256": "bb0a2fb0f5b0bdd759440efe846b649a5b0661be88e3e7795ce00dea7bc132c1",
     "document": "# A point of sale syncs up to 200 offline tickets at once; one result per sale, in order.\nmutation RecordSales($inputs: [RecordSaleInput!]!) {\n  recordSales(inputs: $inputs) {\n    __typename\n    ... on SalesRecorded {\n      created\n      replayed\n      refused\n      results {\n        __typename\n        ... on SaleRecorded {\n          created\n          sale {\n            id\n            reference\n            total\n            status\n          }\n        }\n        ... on InvalidSale {\n          errors {\n            field\n            code\n            message\n          }\n        }\n      }\n    }\n    ... on InvalidSale {\n      errors {\n        field\n        code\n        message\n      }\n    }\n  }\n}\n"
   },
+  "ResendInvoice": {
+    "sha256": "b2d4e17d80f8b8aa927d220f2719008efd50d18a761f8502cba97dd2d2fec8be",
+    "document": "# E-mail the invoice again (invoice token), to the same or another address.\nmutation ResendInvoice($email: String!) {\n  resendInvoice(email: $email) {\n    __typename\n    ... on InvoiceResent {\n      email\n    }\n    ... on InvalidResend {\n      errors {\n        field\n        code\n        message\n      }\n    }\n  }\n}\n"
+  },
   "RetryWebhookDelivery": {
     "sha256": "0c0da782b4ea3d8c6b363e60a380682530b5e79a2ab3f731cf32bd18613ce9db",
     "document": "# Send a delivery again now, with the same id and body.\nmutation RetryWebhookDelivery($id: ID!) {\n  retryWebhookDelivery(id: $id) {\n    __typename\n    ... on WebhookDelivery {\n      id\n      status\n      attempts\n      nextAttemptAt\n    }\n    ... on InvalidWebhookEndpoint {\n      errors {\n        field\n        code\n        message\n      }\n    }\n  }\n}\n"

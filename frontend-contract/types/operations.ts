@@ -77,6 +77,7 @@ export type ErrorCode =
   | 'INVALID'
   | 'INVALID_CERTIFICATE'
   | 'INVOICE_NOT_CANCELLABLE'
+  | 'INVOICE_NOT_READY'
   | 'IN_FUTURE'
   | 'ISSUER_RFC_MISMATCH'
   | 'IVA_REQUIRED'
@@ -127,6 +128,7 @@ export type ErrorCode =
   | 'TOO_LONG'
   | 'TOO_MANY'
   | 'TOO_MANY_DECIMALS'
+  | 'TOO_MANY_EMAILS'
   | 'TOO_MANY_ENDPOINTS'
   | 'TOO_MANY_KEYS'
   | 'TOTAL_NOT_POSITIVE'
@@ -558,6 +560,16 @@ export type RecordSalesMutation = { recordSales:
         | { __typename: 'InvalidSale', errors: Array<{ field: string, code: string, message: string }> }
         | { __typename: 'SaleRecorded', created: boolean, sale: { id: string, reference: string, total: string, status: SaleStatus } }
       > }
+   };
+
+export type ResendInvoiceMutationVariables = Exact<{
+  email: string;
+}>;
+
+
+export type ResendInvoiceMutation = { resendInvoice:
+    | { __typename: 'InvalidResend', errors: Array<{ field: string, code: string, message: string }> }
+    | { __typename: 'InvoiceResent', email: string }
    };
 
 export type RetryWebhookDeliveryMutationVariables = Exact<{

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from persistence.repositories.base import RepositoryBase
 from persistence.tables import OutboxMessageRow, OutboxStatus
@@ -33,3 +33,10 @@ class OutboxRepository(RepositoryBase[OutboxMessageRow]):
             .values(next_attempt_at=until)
         )
         return result.rowcount == 1
+
+    async def count_for(self, kind: str, ref_id: int) -> int:
+        """Messages ever queued of a kind about one row (an invoice's e-mails)."""
+        result = await self.session.execute(
+            select(func.count()).where(OutboxMessageRow.kind == kind, OutboxMessageRow.ref_id == ref_id)
+        )
+        return int(result.scalar_one())

@@ -10,15 +10,17 @@ import strawberry
 
 from schema.catalogs.types import CatalogEntry
 from schema.context import Info
+from schema.errors import PublicError
 from schema.fields import to_field_errors
 from schema.invoicing.types import stamping_failed, to_invoice
-from schema.permissions import HasTicketToken
+from schema.permissions import HasInvoiceToken, HasTicketToken
 from schema.portal import types as t
 from schema.portal.queries import lookup_to_gql
 from services.invoicing.issuing import StampFailed
-from services.kernel.results import Invalid
+from services.kernel.results import Invalid, NotFound
 from services.kernel.types import Customer
 from services.portal import constancia, issue, results
+from services.portal.resend import resend_invoice
 
 
 @strawberry.type
@@ -63,5 +65,22 @@ class PortalMutation:
                 )
             case Invalid(problems=problems):
                 return t.InvalidConstancia(errors=to_field_errors(problems))
+            case _:
+                assert_never(outcome)
+
+    @strawberry.mutation(
+        permission_classes=[HasInvoiceToken],
+        description="E-mail the invoice's XML and PDF again (invoice token), to the same or another address.",
+    )
+    async def resend_invoice(self, info: Info, email: str) -> t.ResendInvoiceResult:
+        ctx = info.context
+        outcome = await resend_invoice(ctx.services, ctx.require("invoice").subject, email)
+        match outcome:
+            case str():
+                return t.InvoiceResent(email=outcome)
+            case Invalid(problems=problems):
+                return t.InvalidResend(errors=to_field_errors(problems))
+            case NotFound(message=message):
+                raise PublicError(message, "NOT_FOUND")
             case _:
                 assert_never(outcome)

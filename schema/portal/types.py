@@ -128,3 +128,16 @@ class InvalidConstancia:
 
 
 ReadConstanciaResult = Annotated[Union[ConstanciaRead, InvalidConstancia], strawberry.union("ReadConstanciaResult")]
+
+
+@strawberry.type
+class InvoiceResent:
+    email: str = strawberry.field(description="Where the XML and PDF are being sent")
+
+
+@strawberry.type
+class InvalidResend:
+    errors: list[FieldError]
+
+
+ResendInvoiceResult = Annotated[Union[InvoiceResent, InvalidResend], strawberry.union("ResendInvoiceResult")]

@@ -25,6 +25,9 @@ class CustomerErrorCode(StrEnum):
     CFDI_USE_INVALID = "CFDI_USE_INVALID"
     CFDI_USE_NOT_ALLOWED = "CFDI_USE_NOT_ALLOWED"
     EMAIL_INVALID = "EMAIL_INVALID"
+    # resendInvoice
+    INVOICE_NOT_READY = "INVOICE_NOT_READY"
+    TOO_MANY_EMAILS = "TOO_MANY_EMAILS"
 
 
 class DocumentErrorCode(StrEnum):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from persistence.tables import OutboxMessageRow
 from services.outbox import service as notifications
 from services.outbox.mail import SmtpMailer
-from tests.helpers import CUSTOMER, RECORD, issue, lookup, sale_input
+from tests.helpers import CUSTOMER, RECORD, issue, lookup, operation, sale_input
 
 
 async def drain(services) -> None:
@@ -94,3 +94,32 @@ async def test_send_failure_is_recorded_and_retried(gql, merchant, services, smt
         await uow.commit()
     assert await notifications.deliver_due(services) == 1
     assert len(inbox.messages) == 1
+
+
+RESEND = operation("ResendInvoice")  # $email, invoice token
+
+
+async def test_resend_invoice_to_another_address_and_its_cap(gql, merchant, services, smtp):
+    controller, inbox = smtp
+    services.mailer = SmtpMailer("127.0.0.1", controller.port, timeout=5)
+    row, client = merchant
+    await client(RECORD, {"input": sale_input()})
+    issued = await issue(gql, (await lookup(gql, row))["ticketToken"], CUSTOMER)  # no e-mail given
+    await drain(services)
+    assert inbox.messages == []
+    invoice_client = gql.as_(issued["accessToken"])
+    bad = (await invoice_client(RESEND, {"email": "no es correo"}))["data"]["resendInvoice"]
+    assert bad["__typename"] == "InvalidResend" and bad["errors"][0]["code"] == "EMAIL_INVALID"
+    sent = (await invoice_client(RESEND, {"email": " Contador@Example.com "}))["data"]["resendInvoice"]
+    assert sent == {"__typename": "InvoiceResent", "email": "contador@example.com"}
+    await drain(services)
+    [mail] = inbox.messages
+    assert mail["To"] == "contador@example.com"
+    assert {p.get_filename() for p in mail.iter_attachments()} == {
+        f"EKU9003173C9_AF1_{issued['invoice']['uuid']}.xml", f"EKU9003173C9_AF1_{issued['invoice']['uuid']}.pdf"}
+    # The invoice token cannot make our mail server a relay: a few e-mails per invoice, then no.
+    answers = [(await invoice_client(RESEND, {"email": f"otro{i}@example.com"}))["data"]["resendInvoice"] for i in range(6)]
+    assert [a["__typename"] for a in answers].count("InvoiceResent") == 5
+    assert answers[-1]["errors"][0]["code"] == "TOO_MANY_EMAILS"
+    # Only the invoice token: the ticket token or no token cannot resend.
+    assert (await gql(RESEND, {"email": "x@example.com"}))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
