@@ -13,7 +13,7 @@ from services.cfdi.csd import CsdError, load_csd
 from services.kernel.codes import MerchantErrorCode as Code
 from services.kernel.results import Invalid, invalid
 from services.kernel.security import MERCHANT, SecretBox, TokenService, hash_password, verify_password
-from services.kernel.throttle import Throttle, login_keys
+from services.kernel.throttle import Admitted, ChallengeRequired, Refused, Throttle, admit, login_keys, wait_message
 from services.kernel.types import CsdMaterial, FieldProblem
 from services.merchants.models import Merchant, merchant_from_row
 
@@ -137,17 +137,28 @@ async def login(
     Failures are counted per e-mail and per client address (password guessing)."""
     email = normalize_email(email)[:254]
     now = datetime.now(UTC)
-    keys = login_keys(client, email)
-    if throttle is not None and (wait := await throttle.blocked_for(keys, now)):
-        return LoginRefused(f"Demasiados intentos fallidos. Intenta de nuevo en {max(1, -(-wait // 60))} minutos.", wait)
+    admitted: tuple[str, ...] = ()
+    if throttle is not None:
+        # Counted before the password is checked, in one step with the check (a burst of
+        # concurrent guesses cannot all pass on the same old count); refunded on success.
+        per_client, per_email = login_keys(client, email)
+        limits = throttle.limits
+        admission = await admit(throttle, now, hard={per_client: limits.per_login_client, per_email: limits.per_login_email})
+        match admission:
+            case Refused(retry_after=wait):
+                return LoginRefused(wait_message(wait), wait)
+            case ChallengeRequired():
+                raise AssertionError("no burst limit was given")
+            case Admitted(keys=admitted):
+                pass
     async with uow_factory() as uow:
         merchant = await uow.merchants.by_email(email)
     # argon2 costs tens of milliseconds of CPU: off the event loop.
     ok = await asyncio.to_thread(verify_password, merchant.password_hash if merchant else None, password)
     if not ok or merchant is None:
-        if throttle is not None:
-            await throttle.fail(keys, now)
         return LoginRefused(INVALID_CREDENTIALS)
+    if throttle is not None:
+        await throttle.refund(admitted, now)
     token, expires = tokens.issue(MERCHANT, str(merchant.id), ttl)
     return Session(token, expires)
 

@@ -8,7 +8,7 @@ from persistence.tables import DocumentStatus, InvoiceRow
 from services.kernel.container import Services
 from services.kernel.money import cents, from_cents
 from services.kernel.security import TICKET
-from services.kernel.throttle import keys_for
+from services.kernel.throttle import Admitted, ChallengeRequired, Refused, admit, keys_for, wait_message
 from services.merchants.models import Merchant, merchant_from_row
 from services.portal import policy
 from services.portal.results import AlreadyInvoiced, ConceptLine, Invoiceable, LookupResult, NotInvoiceable, TicketNotFound
@@ -51,23 +51,26 @@ def concept_preview(sale: Sale, merchant: Merchant) -> tuple[ConceptLine, ...]:
 async def lookup_ticket(services: Services, company_number: str, reference: str, total: Decimal, client: str) -> LookupResult:
     now = datetime.now(UTC)
     company_number = company_number.strip()
-    keys = keys_for(client, company_number)
+    per_client, per_company = keys_for(client, company_number)
+    limits = services.throttle.limits
+    # Counted before it is answered, in one step with the check: even the right data waits
+    # while the client is blocked (that is what stops guessing), and a burst of concurrent
+    # guesses cannot all pass on the same old count.
+    admission = await admit(services.throttle, now, hard={per_client: limits.per_client, per_company: limits.per_company})
+    match admission:
+        case Refused(retry_after=wait):
+            return TicketNotFound(wait_message(wait), retry_after_seconds=wait)
+        case ChallengeRequired():
+            raise AssertionError("no burst limit was given")
+        case Admitted():
+            pass
     async with services.uow_factory() as uow:
-        # The throttle counters and the ticket in one transaction. Even the right data
-        # waits while the client is blocked: that is what stops guessing.
-        wait = await services.throttle.blocked_for(keys, now, uow)
         # One query by (company number, reference); the total is compared after. Unknown
         # company, unknown reference and wrong total then share one code path below.
-        found = None if wait else await uow.sales.ticket_with_invoice(company_number[:20], reference_key(reference)[:200])
-    if wait:
-        minutes = max(1, -(-wait // 60))
-        return TicketNotFound(
-            f"Demasiados intentos fallidos. Intenta de nuevo en {minutes} minuto{'s' if minutes != 1 else ''}.",
-            retry_after_seconds=wait,
-        )
+        found = await uow.sales.ticket_with_invoice(company_number[:20], reference_key(reference)[:200])
     if found is None or from_cents(found[0].total_cents) != cents(total):
-        await services.throttle.fail(keys, now)
-        return TicketNotFound(NOT_FOUND_MESSAGE)
+        return TicketNotFound(NOT_FOUND_MESSAGE)  # the attempt stays counted: a failed guess
+    await services.throttle.refund(admission.keys, now)  # the right data is no guess
     sale_row, merchant_row, invoice = found
     if invoice is not None and invoice.status != DocumentStatus.PENDING:
         return already_invoiced(invoice)
