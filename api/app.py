@@ -32,6 +32,7 @@ from services.outbox.mail import build_mailer
 from services.pdf.pool import PdfRenderer
 from services.kernel.security import SecretBox, TokenService
 from services.stamping import build_pac
+from services.kernel.challenge import Challenges
 from services.kernel.throttle import DatabaseThrottle, RedisThrottle
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ def build_services(settings: Settings, engine=None, *, pdf_inline: bool = False)
             timeout=settings.smtp_timeout_seconds, outbox_dir=settings.var_dir / "outbox",
         ),
         throttle=RedisThrottle(settings.redis_url) if settings.redis_url else DatabaseThrottle(uow),
+        challenges=Challenges(settings.challenge_hmac_key, cost=settings.challenge_cost,
+                              max_number=settings.challenge_max_number, ttl=timedelta(minutes=settings.challenge_minutes)),
         mail_from=settings.mail_from,
     )
     return services

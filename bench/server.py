@@ -23,7 +23,7 @@ from api.app import create_app
 from services.kernel.money import from_cents
 from services.sales.ticket import reference_key
 from services.kernel.money import cents
-from services.kernel.throttle import Admitted, admit, keys_for
+from services.kernel.throttle import Admitted, admit, lookup_keys
 
 app = create_app()
 services = app.state.services
@@ -36,8 +36,11 @@ async def bare_ticket(request: Request) -> JSONResponse:
     # The same database work as the GraphQL path: the throttle counters (counted and
     # checked in one statement), the ticket, and the refund of a successful lookup.
     limits = services.throttle.limits
-    per_client, per_company = keys_for(request.client.host, company)
-    admission = await admit(services.throttle, now, hard={per_client: limits.per_client, per_company: limits.per_company})
+    per_client, per_client_company, per_company = lookup_keys(request.client.host, company)
+    admission = await admit(
+        services.throttle, now, hard={per_client: limits.per_client, per_client_company: limits.per_client_company},
+        burst=(per_company, limits.company_burst),
+    )
     if not isinstance(admission, Admitted):
         return JSONResponse({"__typename": "TicketNotFound"})
     async with services.uow_factory() as uow:

@@ -41,11 +41,13 @@ class Mutation:
         services = info.context.services
         session = await merchants.login(
             services.uow_factory, services.tokens, email, password, services.merchant_token_ttl,
-            throttle=services.throttle, client=info.context.client_address,
+            throttle=services.throttle, client=info.context.client_address, challenges=services.challenges,
         )
         match session:
             case merchants.LoginRefused():
                 return t.InvalidCredentials(message=session.message, retry_after_seconds=session.retry_after_seconds)
+            case merchants.LoginChallenge():  # until the schema has LoginChallenge
+                return t.InvalidCredentials(message=session.message)
             case merchants.Session():
                 return t.LoginSucceeded(token=session.token, expires_at=session.expires_at)
             case _:

@@ -51,6 +51,8 @@ def lookup_to_gql(result: results.LookupResult | results.NotInvoiceable | result
                                           message=result.message)
         case results.TicketNotFound():
             return t.TicketNotFound(message=result.message, retry_after_seconds=result.retry_after_seconds)
+        case results.TicketChallenge():  # until the schema has TicketChallenge
+            return t.TicketNotFound(message=result.message)
         case _:
             assert_never(result)
 

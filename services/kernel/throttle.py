@@ -36,10 +36,16 @@ _MAX_KEY = 120  # ThrottleRow.key
 @dataclass(frozen=True)
 class Limits:
     window: timedelta = timedelta(minutes=15)
-    per_client: int = 20  # failed ticket lookups per address per window
-    per_company: int = 200  # failed lookups per company number per window, all clients together
-    per_login_email: int = 10  # failed logins per merchant e-mail per window
-    per_login_client: int = 30  # failed logins per address per window
+    # Ticket lookups and portal pages: hard limits per address and per (address, company).
+    per_client: int = 60  # failed attempts per address per window, all companies together
+    per_client_company: int = 20  # failed lookups per (address, company number) per window
+    # Failed lookups per company number per window, all addresses together, answered
+    # without proof of work; past it every lookup of that company needs a solved challenge.
+    company_burst: int = 100
+    # Logins: hard limits per (address, e-mail) and per address; per e-mail a challenge.
+    per_login_client_email: int = 10
+    per_login_client: int = 30
+    login_email_burst: int = 10
 
 
 @dataclass(frozen=True)
@@ -76,12 +82,14 @@ def key(prefix: str, *parts: str) -> str:
     return f"{prefix}#" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def keys_for(client: str, company_number: str) -> tuple[str, str]:
-    return key("ip", client), key("co", company_number)
+def lookup_keys(client: str, company_number: str) -> tuple[str, str, str]:
+    """(per address, per address and company, per company)."""
+    return key("ip", client), key("ic", client, company_number), key("co", company_number)
 
 
-def login_keys(client: str, email: str) -> tuple[str, str]:
-    return key("li", client), key("le", email)
+def login_keys(client: str, email: str) -> tuple[str, str, str]:
+    """(per address and e-mail, per address, per e-mail)."""
+    return key("la", client, email), key("li", client), key("le", email)
 
 
 @dataclass(frozen=True)
@@ -181,12 +189,15 @@ return 0
 class RedisThrottle:
     """The same counters in Redis: one Lua script (INCR, then the expiry of a new key)."""
 
-    PREFIX = "af:thr:"
-
-    def __init__(self, url: str, limits: Limits = Limits()) -> None:
+    def __init__(self, url: str, limits: Limits = Limits(), *, prefix: str = "af:thr:") -> None:
         import redis.asyncio as redis
 
-        self.redis = redis.from_url(url, socket_timeout=2)
+        self.prefix = prefix
+
+        # A blocking pool: a burst of requests waits for a connection (up to 5 s) instead of
+        # failing with "Too many connections" past the pool's size.
+        pool = redis.BlockingConnectionPool.from_url(url, max_connections=50, timeout=5, socket_timeout=2)
+        self.redis = redis.Redis(connection_pool=pool)
         self.limits = limits
         self.window = limits.window
         self._hit = self.redis.register_script(_HIT)
@@ -196,9 +207,9 @@ class RedisThrottle:
         if not keys:
             return []
         window_ms = int(self.window.total_seconds() * 1000)
-        out = await self._hit(keys=[self.PREFIX + k for k in keys], args=[window_ms])
+        out = await self._hit(keys=[self.prefix + k for k in keys], args=[window_ms])
         return [Hit(k, int(out[2 * i]), math.ceil(int(out[2 * i + 1]) / 1000)) for i, k in enumerate(keys)]
 
     async def refund(self, keys: Sequence[str], now: datetime) -> None:
         if keys:
-            await self._refund(keys=[self.PREFIX + k for k in keys])
+            await self._refund(keys=[self.prefix + k for k in keys])

@@ -8,10 +8,12 @@ from persistence.tables import DocumentStatus, InvoiceRow
 from services.kernel.container import Services
 from services.kernel.money import cents, from_cents
 from services.kernel.security import TICKET
-from services.kernel.throttle import Admitted, ChallengeRequired, Refused, admit, keys_for, wait_message
+from services.kernel.throttle import Admitted, ChallengeRequired, Refused, admit, lookup_keys, wait_message
 from services.merchants.models import Merchant, merchant_from_row
 from services.portal import policy
-from services.portal.results import AlreadyInvoiced, ConceptLine, Invoiceable, LookupResult, NotInvoiceable, TicketNotFound
+from services.portal.results import (
+    AlreadyInvoiced, ConceptLine, Invoiceable, LookupResult, NotInvoiceable, TicketChallenge, TicketNotFound,
+)
 from services.sales.models import Sale, sale_from_row
 from services.sales.ticket import reference_key
 
@@ -19,6 +21,11 @@ NOT_FOUND_MESSAGE = (
     "No encontramos un ticket con esos datos. Revisa el número de comercio, la referencia y el total "
     "tal como aparecen impresos en tu ticket."
 )
+CHALLENGE_MESSAGE = (
+    "Este comercio recibió muchas búsquedas fallidas. Tu navegador resolverá una verificación "
+    "automática (unos segundos) antes de buscar tu ticket."
+)
+CHALLENGE_FAILED_MESSAGE = "La verificación no es válida, ya se usó o expiró: resuelve esta nueva."
 
 
 def mask_rfc(rfc: str) -> str:
@@ -48,26 +55,39 @@ def concept_preview(sale: Sale, merchant: Merchant) -> tuple[ConceptLine, ...]:
     return tuple(ConceptLine(merchant.generic_description or "", Decimal(1), cents(v)) for v in groups.values())
 
 
-async def lookup_ticket(services: Services, company_number: str, reference: str, total: Decimal, client: str) -> LookupResult:
+async def lookup_ticket(
+    services: Services, company_number: str, reference: str, total: Decimal, client: str, challenge: str | None = None,
+) -> LookupResult:
+    """``challenge``: a solved TicketChallenge (ALTCHA payload), needed once this company's
+    burst of failed lookups is spent."""
     now = datetime.now(UTC)
-    company_number = company_number.strip()
-    per_client, per_company = keys_for(client, company_number)
+    company_number = company_number.strip()[:20]
+    per_client, per_client_company, per_company = lookup_keys(client, company_number)
     limits = services.throttle.limits
+    purpose = f"ticket:{company_number}"
+    solved = bool(challenge) and await services.challenges.redeem(services.throttle, challenge, purpose, now)
     # Counted before it is answered, in one step with the check: even the right data waits
-    # while the client is blocked (that is what stops guessing), and a burst of concurrent
-    # guesses cannot all pass on the same old count.
-    admission = await admit(services.throttle, now, hard={per_client: limits.per_client, per_company: limits.per_company})
+    # while this client is blocked (that is what stops guessing), and a burst of concurrent
+    # guesses cannot all pass on the same old count. The company's own counter never
+    # refuses anybody (an attacker could lock every customer out); past its burst, a
+    # solved challenge is the price of each lookup.
+    admission = await admit(
+        services.throttle, now,
+        hard={per_client: limits.per_client, per_client_company: limits.per_client_company},
+        burst=(per_company, limits.company_burst), solved=solved,
+    )
     match admission:
         case Refused(retry_after=wait):
             return TicketNotFound(wait_message(wait), retry_after_seconds=wait)
         case ChallengeRequired():
-            raise AssertionError("no burst limit was given")
+            return TicketChallenge(services.challenges.create(purpose, now),
+                                   CHALLENGE_FAILED_MESSAGE if challenge else CHALLENGE_MESSAGE)
         case Admitted():
             pass
     async with services.uow_factory() as uow:
         # One query by (company number, reference); the total is compared after. Unknown
         # company, unknown reference and wrong total then share one code path below.
-        found = await uow.sales.ticket_with_invoice(company_number[:20], reference_key(reference)[:200])
+        found = await uow.sales.ticket_with_invoice(company_number, reference_key(reference)[:200])
     if found is None or from_cents(found[0].total_cents) != cents(total):
         return TicketNotFound(NOT_FOUND_MESSAGE)  # the attempt stays counted: a failed guess
     await services.throttle.refund(admission.keys, now)  # the right data is no guess
