@@ -61,7 +61,9 @@ def lookup_to_gql(result: results.LookupResult | results.NotInvoiceable | result
 class Query:
     @strawberry.field(description="Public face of a merchant's portal; null when the company number is unknown.")
     async def portal(self, info: Info, company_number: str) -> Optional[t.Portal]:
-        merchant = await merchants.get_by_company_number(info.context.services.uow_factory, company_number.strip())
+        merchant = await lookup.portal_page(info.context.services, company_number, info.context.client_address)
+        if isinstance(merchant, results.PortalRefused):
+            raise PublicError(merchant.message, "TOO_MANY_REQUESTS", retryAfterSeconds=merchant.retry_after_seconds)
         if merchant is None:
             return None
         return t.Portal(

@@ -9,10 +9,11 @@ from services.kernel.container import Services
 from services.kernel.money import cents, from_cents
 from services.kernel.security import TICKET
 from services.kernel.throttle import Admitted, ChallengeRequired, Refused, admit, lookup_keys, wait_message
+from services.merchants import service as merchants
 from services.merchants.models import Merchant, merchant_from_row
 from services.portal import policy
 from services.portal.results import (
-    AlreadyInvoiced, ConceptLine, Invoiceable, LookupResult, NotInvoiceable, TicketChallenge, TicketNotFound,
+    AlreadyInvoiced, ConceptLine, Invoiceable, LookupResult, NotInvoiceable, PortalRefused, TicketChallenge, TicketNotFound,
 )
 from services.sales.models import Sale, sale_from_row
 from services.sales.ticket import reference_key
@@ -108,3 +109,23 @@ async def lookup_ticket(
         ticket_token=token,
         merchant_name=merchant.legal_name,
     )
+
+
+async def portal_page(services: Services, company_number: str, client: str) -> Merchant | None | PortalRefused:
+    """The merchant behind a company number, or None. Unknown numbers count against the
+    address's lookup limit (the same counter as failed ticket lookups), so company numbers
+    cannot be enumerated; a known one is not counted."""
+    now = datetime.now(UTC)
+    per_client, _, _ = lookup_keys(client, "")
+    admission = await admit(services.throttle, now, hard={per_client: services.throttle.limits.per_client})
+    match admission:
+        case Refused(retry_after=wait):
+            return PortalRefused(wait_message(wait), wait)
+        case ChallengeRequired():
+            raise AssertionError("no burst limit was given")
+        case Admitted():
+            pass
+    merchant = await merchants.get_by_company_number(services.uow_factory, company_number.strip())
+    if merchant is not None:
+        await services.throttle.refund(admission.keys, now)
+    return merchant

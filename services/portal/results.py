@@ -59,6 +59,14 @@ class TicketChallenge:
 
 
 @dataclass(frozen=True)
+class PortalRefused:
+    """Too many unknown company numbers asked from this address (enumeration)."""
+
+    message: str
+    retry_after_seconds: int
+
+
+@dataclass(frozen=True)
 class Issued:
     invoice: InvoiceView
     access_token: str
@@ -69,5 +77,5 @@ IssueResult = Issued | Invalid | AlreadyInvoiced | NotInvoiceable | StampFailed
 
 __all__ = [
     "AlreadyInvoiced", "ConceptLine", "Invalid", "Invoiceable", "IssueResult", "Issued", "LookupResult",
-    "NotInvoiceable", "StampFailed", "TicketChallenge", "TicketNotFound",
+    "NotInvoiceable", "PortalRefused", "StampFailed", "TicketChallenge", "TicketNotFound",
 ]

@@ -11,7 +11,7 @@ from lxml import etree
 from services.cfdi.verify import verify_seal
 from services.cfdi.xsd import validate_xml
 from services.stamping import verify_tfd
-from tests.helpers import CUSTOMER, INVOICE, ISSUE, SET_ENABLED, TICKET, UPDATE_GENERIC, issue, lookup, record
+from tests.helpers import CUSTOMER, INVOICE, ISSUE, SET_ENABLED, TICKET, UPDATE_GENERIC, issue, lookup, operation, record
 
 async def test_lookup_not_found_answers_alike(gql, merchant):
     row, client = merchant
@@ -253,3 +253,15 @@ async def test_sales_list_carries_the_invoice_download_links(gql, merchant, http
     xml = await http.get(node["invoice"]["xmlUrl"].replace("http://testserver", ""))
     assert xml.status_code == 200 and issued["uuid"].encode() in xml.content
     assert node["invoice"]["pdfUrl"]
+
+
+async def test_company_numbers_cannot_be_enumerated(gql, merchant):
+    row, _ = merchant
+    portal = operation("Portal")
+    for i in range(60):
+        assert (await gql(portal, {"companyNumber": str(900000 + i)}))["data"]["portal"] is None
+    refused = await gql(portal, {"companyNumber": "900999"})
+    assert refused["data"]["portal"] is None
+    [error] = refused["errors"]
+    assert error["extensions"]["code"] == "TOO_MANY_REQUESTS" and 0 < error["extensions"]["retryAfterSeconds"] <= 900
+    assert "Intenta de nuevo" in error["message"]

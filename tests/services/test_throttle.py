@@ -293,3 +293,22 @@ def test_only_our_unexpired_challenges_for_that_purpose_verify():
     for junk in ["", "x", "e30=", "bnVsbA==", base64.b64encode(b'{"challenge": 1, "solution": []}').decode(), "A" * 5000]:
         assert challenges.verified_signature(junk, "ticket:1") is None
     assert isinstance(altcha.Payload.from_base64(payload), altcha.Payload)
+
+
+async def test_company_numbers_cannot_be_enumerated(backend):
+    from services.portal.results import PortalRefused
+
+    merchant = await make_merchant(backend, f"{uuid.uuid4().hex[:10]}@example.com")
+    client = _address()
+    limit = backend.throttle.limits.per_client
+    # Known company numbers are not counted.
+    for _ in range(3):
+        assert (await lookup.portal_page(backend, merchant.company_number, client)).id == merchant.id
+    answers = await asyncio.gather(*(lookup.portal_page(backend, str(900000 + i), client) for i in range(100)))
+    assert sum(a is None for a in answers) == limit
+    refused = [a for a in answers if isinstance(a, PortalRefused)]
+    assert len(refused) == 100 - limit and all(0 < a.retry_after_seconds <= 15 * 60 for a in refused)
+    assert isinstance(await lookup.portal_page(backend, merchant.company_number, client), PortalRefused)
+    # Failed ticket lookups share that address's counter; other addresses are unaffected.
+    assert (await lookup.lookup_ticket(backend, merchant.company_number, "X", Decimal("1.00"), client)).retry_after_seconds
+    assert (await lookup.portal_page(backend, merchant.company_number, _address())).id == merchant.id
