@@ -3,7 +3,7 @@ assert_never: an unmapped result is a type error, never a silent fallback)."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Optional, assert_never
+from typing import Annotated, Optional, assert_never
 
 import strawberry
 
@@ -51,8 +51,8 @@ def lookup_to_gql(result: results.LookupResult | results.NotInvoiceable | result
                                           message=result.message)
         case results.TicketNotFound():
             return t.TicketNotFound(message=result.message, retry_after_seconds=result.retry_after_seconds)
-        case results.TicketChallenge():  # until the schema has TicketChallenge
-            return t.TicketNotFound(message=result.message)
+        case results.TicketChallenge():
+            return t.TicketChallenge(challenge=result.challenge, message=result.message)
         case _:
             assert_never(result)
 
@@ -75,9 +75,12 @@ class Query:
     @strawberry.field(
         description="Find a sale ticket by the three data printed on it. Unknown company, unknown reference and wrong total answer alike."
     )
-    async def ticket(self, info: Info, company_number: str, reference: str, total: Decimal) -> t.TicketLookup:
+    async def ticket(
+        self, info: Info, company_number: str, reference: str, total: Decimal,
+        challenge: Annotated[Optional[str], strawberry.argument(description="A solved TicketChallenge: the ALTCHA payload (base64)")] = None,
+    ) -> t.TicketLookup:
         ctx = info.context
-        return lookup_to_gql(await lookup.lookup_ticket(ctx.services, company_number, reference, total, ctx.client_address))
+        return lookup_to_gql(await lookup.lookup_ticket(ctx.services, company_number, reference, total, ctx.client_address, challenge))
 
     @strawberry.field(description="SAT régimenes fiscales, optionally only those valid for a person type.")
     def tax_regimes(self, person_type: Optional[t.PersonType] = None) -> list[t.CatalogEntry]:

@@ -87,8 +87,14 @@ class TicketNotFound:
     )
 
 
+@strawberry.type(description="Too many failed lookups of this company: solve this proof of work, then repeat the lookup with ticket(challenge:).")
+class TicketChallenge:
+    challenge: str = strawberry.field(description="ALTCHA challenge (PoW v2) as JSON")
+    message: str
+
+
 TicketLookup = Annotated[
-    Union[InvoiceableTicket, TicketAlreadyInvoiced, TicketNotInvoiceable, TicketNotFound],
+    Union[InvoiceableTicket, TicketAlreadyInvoiced, TicketNotInvoiceable, TicketNotFound, TicketChallenge],
     strawberry.union("TicketLookup"),
 ]
 
@@ -212,7 +218,13 @@ class InvalidCredentials:
     )
 
 
-LoginResult = Annotated[Union[LoginSucceeded, InvalidCredentials], strawberry.union("LoginResult")]
+@strawberry.type(description="Too many failed logins for this e-mail: solve this proof of work, then repeat the login with login(challenge:).")
+class LoginChallenge:
+    challenge: str = strawberry.field(description="ALTCHA challenge (PoW v2) as JSON")
+    message: str
+
+
+LoginResult = Annotated[Union[LoginSucceeded, InvalidCredentials, LoginChallenge], strawberry.union("LoginResult")]
 
 
 @strawberry.type

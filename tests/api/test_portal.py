@@ -265,3 +265,30 @@ async def test_company_numbers_cannot_be_enumerated(gql, merchant):
     [error] = refused["errors"]
     assert error["extensions"]["code"] == "TOO_MANY_REQUESTS" and 0 < error["extensions"]["retryAfterSeconds"] <= 900
     assert "Intenta de nuevo" in error["message"]
+
+
+async def test_past_the_company_burst_a_solved_challenge_gets_the_ticket(app, services, gql, merchant):
+    import httpx
+
+    from services.kernel.throttle import Limits
+    from tests.helpers import solve
+
+    row, client = merchant
+    await record(client)
+    services.throttle.limits = Limits(company_burst=3)
+
+    async def lookup_from(address: str, reference: str, total: str, challenge: str | None = None) -> dict:
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            variables = {"companyNumber": row.company_number, "reference": reference, "total": total, "challenge": challenge}
+            return (await http.post("/graphql", json={"query": TICKET, "variables": variables})).json()["data"]["ticket"]
+
+    for i in range(3):  # from rotating addresses
+        assert (await lookup_from(f"198.51.100.{i}", f"GUESS-{i}", "1.00"))["__typename"] == "TicketNotFound"
+    asked = await lookup_from("192.0.2.7", "T-1", "1160.00")
+    assert asked["__typename"] == "TicketChallenge" and "verificación" in asked["message"]
+    payload = solve(asked["challenge"])
+    found = await lookup_from("192.0.2.7", "T-1", "1160.00", payload)
+    assert found["__typename"] == "InvoiceableTicket" and found["ticketToken"]
+    replayed = await lookup_from("192.0.2.7", "T-1", "1160.00", payload)
+    assert replayed["__typename"] == "TicketChallenge"

@@ -19,7 +19,7 @@ from services.kernel.throttle import DatabaseThrottle, Limits, RedisThrottle
 from services.merchants import service as merchants
 from services.portal import lookup
 from services.portal.results import TicketNotFound
-from tests.helpers import PASSWORD, make_merchant, truncate
+from tests.helpers import PASSWORD, make_merchant, solve, truncate
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -151,16 +151,6 @@ async def test_blocks_after_the_limit_only_that_client(backend):
 
 # ---- keyed so that an attacker cannot lock others out: hard limits per address, a
 # proof-of-work challenge (ALTCHA) past a company's or an e-mail's burst ----
-
-
-def solve(challenge_json: str) -> str:
-    """What the portal's solver does: find the counter, send challenge and solution back."""
-    import altcha
-
-    challenge = altcha.Challenge.from_dict(json.loads(challenge_json))
-    solution = altcha.solve_challenge(challenge, timeout=60)
-    assert solution is not None
-    return altcha.Payload(challenge, solution).to_base64()
 
 
 async def _merchant_with_sale(services):
