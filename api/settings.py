@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     challenge_cost: int = 1000  # PBKDF2-SHA-256 iterations per key derivation
     challenge_max_number: int = 5000  # a solution takes 1/2..1 of this many derivations
     challenge_minutes: int = 10  # at most the 15-minute throttle window (replays are refused that long)
+    # Failed lookups per company number per 15 minutes answered before every lookup of that
+    # company needs a solved challenge (0: always a challenge).
+    lookup_company_burst: int = 100
 
     # Origins allowed to call the API from a browser (a merchant's own portal domain);
     # JSON list, e.g. ["https://facturas.mitienda.mx"]. Empty: same origin only.
