@@ -75,9 +75,10 @@ class Throttle(Protocol):
 
 def key(prefix: str, *parts: str) -> str:
     """``prefix:part|part``; hashed when longer than the column (never truncated: two long
-    e-mails sharing their first 117 characters must not share a counter)."""
+    e-mails sharing their first 117 characters must not share a counter) or when it holds
+    what a database column cannot store (NUL, a lone surrogate) or nobody should read in it."""
     raw = f"{prefix}:" + "|".join(parts)
-    if len(raw) <= _MAX_KEY:
+    if len(raw) <= _MAX_KEY and raw.isprintable():
         return raw
     return f"{prefix}#" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 

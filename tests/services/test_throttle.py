@@ -187,12 +187,12 @@ async def test_rotating_addresses_cannot_lock_a_customer_out(backend):
     # The same solution again (a replay) buys nothing: a new challenge.
     replayed = await lookup.lookup_ticket(backend, company, "T-1", Decimal("1160.00"), customer, payload)
     assert isinstance(replayed, TicketChallenge) and "ya se usó" in replayed.message
-    # A solution for another company does not count here either.
-    other = await lookup.lookup_ticket(backend, "999999999", "X", Decimal("1.00"), customer)
-    if isinstance(other, TicketChallenge):  # only when that company is under attack too
-        pytest.fail("an untouched company asks for no challenge")
-    assert isinstance(await lookup.lookup_ticket(backend, company, "T-1", Decimal("1160.00"), _address(), solve(
-        backend.challenges.create("ticket:999999999", datetime.now(UTC)))), TicketChallenge)
+    # Another company is not under attack: no challenge there.
+    assert isinstance(await lookup.lookup_ticket(backend, "999999999", "X", Decimal("1.00"), customer), TicketNotFound)
+    # A solution for another company's challenge does not count here.
+    elsewhere = solve(backend.challenges.create("ticket:999999999", datetime.now(UTC)))
+    assert isinstance(await lookup.lookup_ticket(backend, company, "T-1", Decimal("1160.00"), _address(), elsewhere),
+                      TicketChallenge)
 
 
 async def test_guessing_bound_per_company(backend):
@@ -302,3 +302,15 @@ async def test_company_numbers_cannot_be_enumerated(backend):
     # Failed ticket lookups share that address's counter; other addresses are unaffected.
     assert (await lookup.lookup_ticket(backend, merchant.company_number, "X", Decimal("1.00"), client)).retry_after_seconds
     assert (await lookup.portal_page(backend, merchant.company_number, _address())).id == merchant.id
+
+
+async def test_keys_never_collide_nor_carry_what_a_column_cannot_store(backend):
+    from services.kernel.throttle import key, login_keys
+
+    long_a, long_b = "a" * 200 + "@example.com", "a" * 200 + "@example.org"
+    assert login_keys("1.2.3.4", long_a)[2] != login_keys("1.2.3.4", long_b)[2]
+    odd = [key("le", "x\x00y@example.com"), key("ip", "\ud800"), key("le", long_a)]
+    assert all(len(k) <= 120 and k.isprintable() for k in odd)
+    # The counters take them (PostgreSQL refuses NUL in text; UTF-8 has no lone surrogates).
+    hits = await backend.throttle.hit(odd, datetime.now(UTC))
+    assert [h.count for h in hits] == [1, 1, 1]
