@@ -33,7 +33,8 @@ from services.outbox.mail import build_mailer
 from services.pdf.pool import PdfRenderer
 from services.kernel.security import SecretBox, TokenService
 from services.stamping import build_pac
-from services.kernel.throttle import DatabaseThrottle, RedisThrottle
+from services.kernel.challenge import Challenges
+from services.kernel.throttle import DatabaseThrottle, Limits, RedisThrottle
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -42,6 +43,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 def build_services(settings: Settings, engine=None, *, pdf_inline: bool = False) -> Services:
     engine = engine or create_engine(settings.database_url)
     uow = uow_factory(session_factory(engine))
+    limits = Limits(company_burst=settings.lookup_company_burst)
     services = Services(
         engine=engine,
         uow_factory=uow,
@@ -61,7 +63,9 @@ def build_services(settings: Settings, engine=None, *, pdf_inline: bool = False)
             starttls=settings.smtp_starttls, username=settings.smtp_user, password=settings.smtp_password,
             timeout=settings.smtp_timeout_seconds, outbox_dir=settings.var_dir / "outbox",
         ),
-        throttle=RedisThrottle(settings.redis_url) if settings.redis_url else DatabaseThrottle(uow),
+        throttle=RedisThrottle(settings.redis_url, limits) if settings.redis_url else DatabaseThrottle(uow, limits),
+        challenges=Challenges(settings.challenge_hmac_key, cost=settings.challenge_cost,
+                              max_number=settings.challenge_max_number, ttl=timedelta(minutes=settings.challenge_minutes)),
         mail_from=settings.mail_from,
     )
     return services

@@ -5,6 +5,8 @@ and encrypted keys survive restarts; production refuses to start without real on
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -53,6 +55,15 @@ class Settings(BaseSettings):
     mail_from: str = "facturas@autofactura.local"
 
     redis_url: str = ""  # throttling counters in Redis when set, else in the database
+    # Proof-of-work challenges (ALTCHA) asked for past a company's or an e-mail's burst of
+    # failed attempts. The HMAC key signs them; empty: derived from JWT_SECRET.
+    altcha_hmac_key: str = ""
+    challenge_cost: int = 1000  # PBKDF2-SHA-256 iterations per key derivation
+    challenge_max_number: int = 5000  # a solution takes 1/2..1 of this many derivations
+    challenge_minutes: int = 10  # at most the 15-minute throttle window (replays are refused that long)
+    # Failed lookups per company number per 15 minutes answered before every lookup of that
+    # company needs a solved challenge (0: always a challenge).
+    lookup_company_burst: int = 100
 
     # Origins allowed to call the API from a browser (a merchant's own portal domain);
     # JSON list, e.g. ["https://facturas.mitienda.mx"]. Empty: same origin only.
@@ -65,10 +76,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _secrets(self) -> "Settings":
+        if not 1 <= self.challenge_minutes <= 15:
+            raise ValueError("CHALLENGE_MINUTES must be between 1 and 15 (the throttle window keeps used challenges)")
         if self.env == "production":
             for name in ("jwt_secret", "encryption_secret"):
                 if len(getattr(self, name)) < _MIN_SECRET_LEN:
                     raise ValueError(f"{name.upper()} must be set to at least {_MIN_SECRET_LEN} characters in production")
+            if self.altcha_hmac_key and len(self.altcha_hmac_key) < _MIN_SECRET_LEN:
+                raise ValueError(f"ALTCHA_HMAC_KEY must be at least {_MIN_SECRET_LEN} characters in production")
             if self.database_url == DEFAULT_SQLITE_URL:
                 pass  # allowed: an embedded single-node deployment
         else:
@@ -78,6 +93,12 @@ class Settings(BaseSettings):
             if not self.encryption_secret:
                 self.encryption_secret = kept["encryption_secret"]
         return self
+
+    @property
+    def challenge_hmac_key(self) -> str:
+        if self.altcha_hmac_key:
+            return self.altcha_hmac_key
+        return hmac.new(self.jwt_secret.encode(), b"autofactura altcha challenges", hashlib.sha256).hexdigest()
 
     @property
     def is_production(self) -> bool:

@@ -77,6 +77,7 @@ def settings(database_url, tmp_path) -> Settings:
         jwt_secret="test-secret-" + "x" * 40,
         encryption_secret="test-encryption-" + "y" * 40,
         pdf_workers=1,
+        challenge_cost=1, challenge_max_number=64,  # the same ALTCHA protocol, solved quickly by the tests
     )
 
 

@@ -98,3 +98,16 @@ async def lookup(gql, merchant_row, reference="T-1", total="1160.00"):
 
 async def issue(gql, token, customer=CUSTOMER, key=None):
     return (await gql(ISSUE, {"input": {"customer": customer, "idempotencyKey": key}}, token=token))["data"]["issueInvoice"]
+
+
+def solve(challenge_json: str) -> str:
+    """What the portal's solver does with a TicketChallenge or LoginChallenge: find the
+    counter, send challenge and solution back (base64 JSON, the ALTCHA payload)."""
+    import json
+
+    import altcha
+
+    challenge = altcha.Challenge.from_dict(json.loads(challenge_json))
+    solution = altcha.solve_challenge(challenge, timeout=60)
+    assert solution is not None
+    return altcha.Payload(challenge, solution).to_base64()

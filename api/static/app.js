@@ -39,6 +39,29 @@ async function gql(name, variables, token) {
   return result.data;
 }
 
+// --- proof of work (ALTCHA) ---------------------------------------------------------------
+// After many failed lookups of one company the server answers TicketChallenge instead: an
+// ALTCHA challenge (JSON). The ALTCHA widget's PBKDF2 worker, vendored under
+// /static/vendor/altcha/ (MIT; same origin, so the page's CSP allows it), finds the answer
+// off the main thread; the same lookup is then sent again with the payload.
+
+const CHALLENGE_FAILED = "No se pudo completar la verificación automática. Intenta de nuevo.";
+
+function solveChallenge(challengeJson) {
+  const challenge = JSON.parse(challengeJson);
+  return new Promise((resolve, reject) => {
+    const worker = new Worker("/static/vendor/altcha/pbkdf2.js");
+    const fail = () => { worker.terminate(); reject(new Error(CHALLENGE_FAILED)); };
+    worker.onerror = fail;
+    worker.onmessage = ({ data }) => {
+      if (!data || data.error || typeof data.counter !== "number") return fail();
+      worker.terminate();
+      resolve(btoa(JSON.stringify({ challenge, solution: data })));
+    };
+    worker.postMessage({ type: "work", challenge, counterStart: 0, counterStep: 1, timeout: 90000 });
+  });
+}
+
 // --- formatting ----------------------------------------------------------------------------
 
 const money = new Intl.NumberFormat("es-MX", { style: "currency", currency: "MXN" });
@@ -126,8 +149,10 @@ function failureMessage(error) {
     if (error.codes.includes("UNAUTHENTICATED") || error.codes.includes("FORBIDDEN")) {
       return "Tu sesión para este ticket expiró. Vuelve a buscar el ticket.";
     }
+    if (error.codes.includes("TOO_MANY_REQUESTS")) return error.message; // "Intenta de nuevo en N minutos."
     return `El servidor no pudo atender la solicitud (${error.message}). Intenta de nuevo.`;
   }
+  if (error.message === CHALLENGE_FAILED) return CHALLENGE_FAILED;
   return "No hay conexión con el servidor. Revisa tu conexión e intenta de nuevo.";
 }
 
@@ -197,7 +222,13 @@ async function lookupTicket(event) {
       setFieldError("companyNumber", "No encontramos un comercio con ese número. Revisa el ticket.");
       return focusFirstInvalid(form);
     }
-    const { ticket } = await gql("TicketLookup", { companyNumber, reference, total });
+    let { ticket } = await gql("TicketLookup", { companyNumber, reference, total });
+    if (ticket.__typename === "TicketChallenge") {
+      button.textContent = "Verificando…";
+      const challenge = await solveChallenge(ticket.challenge);
+      button.textContent = "Buscando…";
+      ({ ticket } = await gql("TicketLookup", { companyNumber, reference, total, challenge }));
+    }
     handleLookup(ticket, companyNumber);
   } catch (error) {
     showAlert("ticket-error", failureMessage(error));
@@ -227,6 +258,7 @@ function handleLookup(ticket, companyNumber) {
         `${ticket.message} Se facturó el ${formatDate(ticket.invoicedAt)} al RFC ${ticket.maskedRfc}.`);
       return;
     case "TicketNotInvoiceable":
+    case "TicketChallenge": // a second one: the solution came too late or was refused
       showAlert("ticket-error", ticket.message);
       return;
     default:

@@ -504,11 +504,13 @@ export type IssueInvoiceMutation = { issueInvoice:
 export type LoginMutationVariables = Exact<{
   email: string;
   password: string;
+  challenge?: string | null | undefined;
 }>;
 
 
 export type LoginMutation = { login:
     | { __typename: 'InvalidCredentials', message: string, retryAfterSeconds: number | null }
+    | { __typename: 'LoginChallenge', challenge: string, message: string }
     | { __typename: 'LoginSucceeded', token: string, expiresAt: string }
    };
 
@@ -618,12 +620,14 @@ export type TicketLookupQueryVariables = Exact<{
   companyNumber: string;
   reference: string;
   total: string;
+  challenge?: string | null | undefined;
 }>;
 
 
 export type TicketLookupQuery = { ticket:
     | { __typename: 'InvoiceableTicket', reference: string, total: string, soldAt: string, deadline: string, merchantName: string, ticketToken: string, concepts: Array<{ description: string, quantity: string, amount: string }> }
     | { __typename: 'TicketAlreadyInvoiced', invoicedAt: string, maskedRfc: string, message: string }
+    | { __typename: 'TicketChallenge', challenge: string, message: string }
     | { __typename: 'TicketNotFound', message: string, retryAfterSeconds: number | null }
     | { __typename: 'TicketNotInvoiceable', reason: NotInvoiceableReason, message: string, cutoff: string | null }
    };

@@ -1,7 +1,7 @@
 """Merchant mutations: login and the self-invoicing settings."""
 from __future__ import annotations
 
-from typing import assert_never
+from typing import Annotated, Optional, assert_never
 
 import strawberry
 
@@ -17,15 +17,21 @@ from services.merchants import service as merchants
 @strawberry.type
 class MerchantMutation:
     @strawberry.mutation
-    async def login(self, info: Info, email: str, password: str) -> t.LoginResult:
+    async def login(
+        self, info: Info, email: str, password: str,
+        challenge: Annotated[Optional[str], strawberry.argument(description="A solved LoginChallenge: the ALTCHA payload (base64)")] = None,
+    ) -> t.LoginResult:
         services = info.context.services
         session = await merchants.login(
             services.uow_factory, services.tokens, email, password, services.merchant_token_ttl,
-            throttle=services.throttle, client=info.context.client_address,
+            throttle=services.throttle, client=info.context.client_address, challenges=services.challenges,
+            challenge=challenge,
         )
         match session:
             case merchants.LoginRefused():
                 return t.InvalidCredentials(message=session.message, retry_after_seconds=session.retry_after_seconds)
+            case merchants.LoginChallenge():
+                return t.LoginChallenge(challenge=session.challenge, message=session.message)
             case merchants.Session():
                 return t.LoginSucceeded(token=session.token, expires_at=session.expires_at)
             case _:

@@ -24,7 +24,13 @@ class InvalidCredentials:
     )
 
 
-LoginResult = Annotated[Union[LoginSucceeded, InvalidCredentials], strawberry.union("LoginResult")]
+@strawberry.type(description="Too many failed logins for this e-mail: solve this proof of work, then repeat the login with login(challenge:).")
+class LoginChallenge:
+    challenge: str = strawberry.field(description="ALTCHA challenge (PoW v2) as JSON")
+    message: str
+
+
+LoginResult = Annotated[Union[LoginSucceeded, InvalidCredentials, LoginChallenge], strawberry.union("LoginResult")]
 
 
 @strawberry.type

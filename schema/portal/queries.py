@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Optional, assert_never
+from typing import Annotated, Optional, assert_never
 
 import strawberry
 
 from schema.context import Info
+from schema.errors import PublicError
 from schema.portal import types as t
-from services.merchants import service as merchants
 from services.portal import lookup, results
 
 
@@ -32,6 +32,8 @@ def lookup_to_gql(result: results.LookupResult | results.NotInvoiceable | result
                                           message=result.message)
         case results.TicketNotFound():
             return t.TicketNotFound(message=result.message, retry_after_seconds=result.retry_after_seconds)
+        case results.TicketChallenge():
+            return t.TicketChallenge(challenge=result.challenge, message=result.message)
         case _:
             assert_never(result)
 
@@ -40,7 +42,9 @@ def lookup_to_gql(result: results.LookupResult | results.NotInvoiceable | result
 class PortalQuery:
     @strawberry.field(description="Public face of a merchant's portal; null when the company number is unknown.")
     async def portal(self, info: Info, company_number: str) -> Optional[t.Portal]:
-        merchant = await merchants.get_by_company_number(info.context.services.uow_factory, company_number.strip())
+        merchant = await lookup.portal_page(info.context.services, company_number, info.context.client_address)
+        if isinstance(merchant, results.PortalRefused):
+            raise PublicError(merchant.message, "TOO_MANY_REQUESTS", retryAfterSeconds=merchant.retry_after_seconds)
         if merchant is None:
             return None
         return t.Portal(
@@ -52,6 +56,9 @@ class PortalQuery:
     @strawberry.field(
         description="Find a sale ticket by the three data printed on it. Unknown company, unknown reference and wrong total answer alike."
     )
-    async def ticket(self, info: Info, company_number: str, reference: str, total: Decimal) -> t.TicketLookup:
+    async def ticket(
+        self, info: Info, company_number: str, reference: str, total: Decimal,
+        challenge: Annotated[Optional[str], strawberry.argument(description="A solved TicketChallenge: the ALTCHA payload (base64)")] = None,
+    ) -> t.TicketLookup:
         ctx = info.context
-        return lookup_to_gql(await lookup.lookup_ticket(ctx.services, company_number, reference, total, ctx.client_address))
+        return lookup_to_gql(await lookup.lookup_ticket(ctx.services, company_number, reference, total, ctx.client_address, challenge))

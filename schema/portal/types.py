@@ -70,8 +70,14 @@ class TicketNotFound:
     )
 
 
+@strawberry.type(description="Too many failed lookups of this company: solve this proof of work, then repeat the lookup with ticket(challenge:).")
+class TicketChallenge:
+    challenge: str = strawberry.field(description="ALTCHA challenge (PoW v2) as JSON")
+    message: str
+
+
 TicketLookup = Annotated[
-    Union[InvoiceableTicket, TicketAlreadyInvoiced, TicketNotInvoiceable, TicketNotFound],
+    Union[InvoiceableTicket, TicketAlreadyInvoiced, TicketNotInvoiceable, TicketNotFound, TicketChallenge],
     strawberry.union("TicketLookup"),
 ]
 

@@ -1,102 +1,216 @@
-"""Failed ticket lookups, counted per client address and per company number.
+"""Attempt counters for ticket lookups, portal pages and logins, and the decision they feed.
 
-Guessing references is the threat: after a burst of failures the client is told when to
-try again. Counters live in the database (or in Redis when REDIS_URL is set) so they hold
-across several server processes.
+Guessing is the threat (a ticket's three data, a merchant's password). Every attempt is
+counted *before* it is answered, in one atomic step that also returns the new count
+(``Throttle.hit``: INSERT ... ON CONFLICT DO UPDATE ... RETURNING, or a Redis script), so
+a burst of concurrent attempts cannot all read the same old count: at most the limit gets
+through. An attempt that turns out not to be a guess (the right data, the right password,
+or one sent back a challenge instead of an answer) is refunded.
+
+Two kinds of limit (``admit``):
+
+- hard limits, keyed by what the attacker controls (its address, and its address with the
+  target): past them that client waits for the window to end;
+- a burst limit keyed by the target alone (a company, a merchant's e-mail): past it nobody
+  is refused, but every attempt must carry a solved proof-of-work challenge
+  (services/kernel/challenge.py). An attacker rotating addresses therefore cannot lock a
+  merchant's customers, nor the merchant, out; it can only make them solve one challenge.
+
+Counters live in the database (or in Redis when REDIS_URL is set) so they hold across
+several server processes. Windows are fixed: they start with a key's first attempt.
 """
 from __future__ import annotations
 
+import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from persistence.uow import UnitOfWork, UowFactory
+from persistence.uow import UowFactory
+
+_MAX_KEY = 120  # ThrottleRow.key
 
 
 @dataclass(frozen=True)
 class Limits:
     window: timedelta = timedelta(minutes=15)
-    per_client: int = 20  # failed ticket lookups per address per window
-    per_company: int = 200  # failed lookups per company number per window, all clients together
-    per_login_email: int = 10  # failed logins per merchant e-mail per window
-    per_login_client: int = 30  # failed logins per address per window
+    # Ticket lookups and portal pages: hard limits per address and per (address, company).
+    per_client: int = 60  # failed attempts per address per window, all companies together
+    per_client_company: int = 20  # failed lookups per (address, company number) per window
+    # Failed lookups per company number per window, all addresses together, answered
+    # without proof of work; past it every lookup of that company needs a solved challenge.
+    company_burst: int = 100
+    # Logins: hard limits per (address, e-mail) and per address; per e-mail a challenge.
+    per_login_client_email: int = 10
+    per_login_client: int = 30
+    login_email_burst: int = 10
 
-    def limit_for(self, key: str) -> int:
-        prefix = key.split(":", 1)[0]
-        return {"ip": self.per_client, "co": self.per_company, "le": self.per_login_email,
-                "li": self.per_login_client}.get(prefix, self.per_client)
+
+@dataclass(frozen=True)
+class Hit:
+    """A key's count after one more attempt, and the seconds left in its window."""
+
+    key: str
+    count: int
+    retry_after: int
 
 
 class Throttle(Protocol):
-    """Counters of failed attempts per key; both implementations below hold across processes."""
+    """Attempt counters per key; both implementations below hold across processes."""
 
-    async def blocked_for(self, keys: list[str], now: datetime, uow: UnitOfWork | None = None) -> int: ...
-    async def fail(self, keys: list[str], now: datetime) -> None: ...
+    window: timedelta
+    limits: Limits
+
+    async def hit(self, keys: Sequence[str], now: datetime) -> list[Hit]:
+        """Count one attempt on every key (distinct keys) and return the new counts; each
+        key is counted and read in one atomic step."""
+        ...
+
+    async def refund(self, keys: Sequence[str], now: datetime) -> None:
+        """Take one attempt back from every key."""
+        ...
 
 
-def keys_for(client: str, company_number: str) -> list[str]:
-    return [f"ip:{client}"[:120], f"co:{company_number}"[:120]]
+def key(prefix: str, *parts: str) -> str:
+    """``prefix:part|part``; hashed when longer than the column (never truncated: two long
+    e-mails sharing their first 117 characters must not share a counter) or when it holds
+    what a database column cannot store (NUL, a lone surrogate) or nobody should read in it."""
+    raw = f"{prefix}:" + "|".join(parts)
+    if len(raw) <= _MAX_KEY and raw.isprintable():
+        return raw
+    return f"{prefix}#" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def login_keys(client: str, email: str) -> list[str]:
-    return [f"li:{client}"[:120], f"le:{email}"[:120]]
+def lookup_keys(client: str, company_number: str) -> tuple[str, str, str]:
+    """(per address, per address and company, per company)."""
+    return key("ip", client), key("ic", client, company_number), key("co", company_number)
+
+
+def login_keys(client: str, email: str) -> tuple[str, str, str]:
+    """(per address and e-mail, per address, per e-mail)."""
+    return key("la", client, email), key("li", client), key("le", email)
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """Go ahead; refund ``keys`` if the attempt turns out not to be a guess."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A hard limit is spent: this client waits ``retry_after`` seconds."""
+
+    retry_after: int
+
+
+@dataclass(frozen=True)
+class ChallengeRequired:
+    """The target's burst is spent: the attempt must carry a solved challenge."""
+
+
+Admission = Admitted | Refused | ChallengeRequired
+
+
+async def admit(
+    throttle: Throttle, now: datetime, *, hard: dict[str, int], burst: tuple[str, int] | None = None,
+    solved: bool = False,
+) -> Admission:
+    """Count this attempt on every key, then decide from the counts the same step returned."""
+    keys = list(dict.fromkeys([*hard, *([burst[0]] if burst else [])]))
+    hits = {h.key: h for h in await throttle.hit(keys, now)}
+    over = [hits[k] for k, limit in hard.items() if hits[k].count > limit]
+    if over:
+        # The attempt is not answered: the target's counter does not keep it (the hard
+        # counters do, and stay past their limit until the window ends).
+        if burst:
+            await throttle.refund([burst[0]], now)
+        return Refused(max(1, max(h.retry_after for h in over)))
+    if burst and not solved and hits[burst[0]].count > burst[1]:
+        await throttle.refund(keys, now)  # a challenge sent back is no guess
+        return ChallengeRequired()
+    return Admitted(tuple(keys))
+
+
+def wait_message(seconds: int) -> str:
+    minutes = max(1, -(-seconds // 60))
+    return f"Demasiados intentos fallidos. Intenta de nuevo en {minutes} minuto{'s' if minutes != 1 else ''}."
 
 
 class DatabaseThrottle:
     def __init__(self, uow_factory: UowFactory, limits: Limits = Limits()) -> None:
         self.uow_factory = uow_factory
         self.limits = limits
+        self.window = limits.window
 
-    def _limit(self, key: str) -> int:
-        return self.limits.limit_for(key)
-
-    async def blocked_for(self, keys: list[str], now: datetime, uow: UnitOfWork | None = None) -> int:
-        """Seconds until these keys may try again; 0 when not blocked. Pass the caller's
-        unit of work to read the counters in its transaction (one round trip less)."""
-        if uow is None:
-            async with self.uow_factory() as own:
-                return await self.blocked_for(keys, now, own)
-        wait = 0
-        for row in await uow.throttle.get_many(keys):
-            end = row.window_start + self.limits.window
-            if end > now and row.count >= self._limit(row.key):
-                wait = max(wait, math.ceil((end - now).total_seconds()))
-        return wait
-
-    async def fail(self, keys: list[str], now: datetime) -> None:
+    async def hit(self, keys: Sequence[str], now: datetime) -> list[Hit]:
         async with self.uow_factory(write=True) as uow:
-            for key in keys:
-                row = await uow.throttle.hit(key, now, now)
-                if row.window_start + self.limits.window <= now:
-                    await uow.throttle.reset(key, now, 1)  # a new window starts with this failure
+            rows = await uow.throttle.hit(keys, now, self.window)
             await uow.commit()
+        # Clamped: a concurrent attempt that read the clock later may have opened the window.
+        window = math.ceil(self.window.total_seconds())
+        return [Hit(k, count, min(window, max(0, math.ceil((start + self.window - now).total_seconds()))))
+                for k, count, start in rows]
+
+    async def refund(self, keys: Sequence[str], now: datetime) -> None:
+        if keys:
+            async with self.uow_factory(write=True) as uow:
+                await uow.throttle.refund(keys)
+                await uow.commit()
+
+
+# KEYS: the counters; ARGV[1]: the window in milliseconds. INCR and the expiry in one
+# script, so a counter never outlives its window and the count returned is this attempt's.
+_HIT = """
+local out = {}
+for i, k in ipairs(KEYS) do
+  local c = redis.call('INCR', k)
+  local ttl = redis.call('PTTL', k)
+  if ttl < 0 then
+    redis.call('PEXPIRE', k, ARGV[1])
+    ttl = tonumber(ARGV[1])
+  end
+  out[#out + 1] = c
+  out[#out + 1] = ttl
+end
+return out
+"""
+_REFUND = """
+for i, k in ipairs(KEYS) do
+  local c = tonumber(redis.call('GET', k) or '0')
+  if c > 0 then redis.call('DECR', k) end
+end
+return 0
+"""
 
 
 class RedisThrottle:
-    """The same counters in Redis: INCR with an expiry equal to the window."""
+    """The same counters in Redis: one Lua script (INCR, then the expiry of a new key)."""
 
-    def __init__(self, url: str, limits: Limits = Limits()) -> None:
+    def __init__(self, url: str, limits: Limits = Limits(), *, prefix: str = "af:thr:") -> None:
         import redis.asyncio as redis
 
-        self.redis = redis.from_url(url, socket_timeout=2)
+        self.prefix = prefix
+
+        # A blocking pool: a burst of requests waits for a connection (up to 5 s) instead of
+        # failing with "Too many connections" past the pool's size.
+        pool = redis.BlockingConnectionPool.from_url(url, max_connections=50, timeout=5, socket_timeout=2)
+        self.redis = redis.Redis(connection_pool=pool)
         self.limits = limits
+        self.window = limits.window
+        self._hit = self.redis.register_script(_HIT)
+        self._refund = self.redis.register_script(_REFUND)
 
-    def _limit(self, key: str) -> int:
-        return self.limits.limit_for(key)
+    async def hit(self, keys: Sequence[str], now: datetime) -> list[Hit]:
+        if not keys:
+            return []
+        window_ms = int(self.window.total_seconds() * 1000)
+        out = await self._hit(keys=[self.prefix + k for k in keys], args=[window_ms])
+        return [Hit(k, int(out[2 * i]), math.ceil(int(out[2 * i + 1]) / 1000)) for i, k in enumerate(keys)]
 
-    async def blocked_for(self, keys: list[str], now: datetime, uow: UnitOfWork | None = None) -> int:
-        wait = 0
-        for key in keys:
-            count = await self.redis.get(f"af:thr:{key}")
-            if count is not None and int(count) >= self._limit(key):
-                wait = max(wait, max(1, await self.redis.ttl(f"af:thr:{key}")))
-        return wait
-
-    async def fail(self, keys: list[str], now: datetime) -> None:
-        seconds = int(self.limits.window.total_seconds())
-        pipe = self.redis.pipeline()
-        for key in keys:
-            pipe.incr(f"af:thr:{key}")
-            pipe.expire(f"af:thr:{key}", seconds, nx=True)
-        await pipe.execute()
+    async def refund(self, keys: Sequence[str], now: datetime) -> None:
+        if keys:
+            await self._refund(keys=[self.prefix + k for k in keys])

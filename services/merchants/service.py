@@ -13,7 +13,8 @@ from services.cfdi.csd import CsdError, load_csd
 from services.kernel.codes import MerchantErrorCode as Code
 from services.kernel.results import Invalid, invalid
 from services.kernel.security import MERCHANT, SecretBox, TokenService, hash_password, verify_password
-from services.kernel.throttle import Throttle, login_keys
+from services.kernel.challenge import Challenges
+from services.kernel.throttle import Admitted, ChallengeRequired, Refused, Throttle, admit, login_keys, wait_message
 from services.kernel.types import CsdMaterial, FieldProblem
 from services.merchants.models import Merchant, merchant_from_row
 
@@ -126,28 +127,61 @@ class LoginRefused:
     retry_after_seconds: int | None = None
 
 
+@dataclass(frozen=True)
+class LoginChallenge:
+    """Too many failed logins for this e-mail from all addresses together: solve this
+    proof-of-work challenge (ALTCHA JSON) and send the solution with the same login."""
+
+    challenge: str
+    message: str
+
+
 INVALID_CREDENTIALS = "Correo o contraseña incorrectos."
+CHALLENGE_MESSAGE = (
+    "Hubo muchos intentos fallidos con este correo. Resuelve la verificación automática y vuelve a intentarlo."
+)
+CHALLENGE_FAILED_MESSAGE = "La verificación no es válida, ya se usó o expiró: resuelve esta nueva."
 
 
 async def login(
     uow_factory: UowFactory, tokens: TokenService, email: str, password: str, ttl: timedelta,
-    *, throttle: Throttle | None = None, client: str = "unknown",
-) -> Session | LoginRefused:
+    *, throttle: Throttle | None = None, client: str = "unknown", challenges: Challenges | None = None,
+    challenge: str | None = None,
+) -> Session | LoginRefused | LoginChallenge:
     """A merchant token, or a refusal: unknown e-mail and wrong password look the same.
-    Failures are counted per e-mail and per client address (password guessing)."""
+    Failures are counted per (address, e-mail) and per address, where they refuse (password
+    guessing), and per e-mail, where past a burst they ask for a solved challenge
+    (``challenge``) instead: an attacker cannot lock the merchant out."""
     email = normalize_email(email)[:254]
     now = datetime.now(UTC)
-    keys = login_keys(client, email)
-    if throttle is not None and (wait := await throttle.blocked_for(keys, now)):
-        return LoginRefused(f"Demasiados intentos fallidos. Intenta de nuevo en {max(1, -(-wait // 60))} minutos.", wait)
+    admitted: tuple[str, ...] = ()
+    if throttle is not None:
+        assert challenges is not None, "a throttled login needs the challenges"
+        # Counted before the password is checked, in one step with the check (a burst of
+        # concurrent guesses cannot all pass on the same old count); refunded on success.
+        per_client_email, per_client, per_email = login_keys(client, email)
+        limits = throttle.limits
+        purpose = f"login:{email}"
+        solved = bool(challenge) and await challenges.redeem(throttle, challenge, purpose, now)
+        admission = await admit(
+            throttle, now, hard={per_client_email: limits.per_login_client_email, per_client: limits.per_login_client},
+            burst=(per_email, limits.login_email_burst), solved=solved,
+        )
+        match admission:
+            case Refused(retry_after=wait):
+                return LoginRefused(wait_message(wait), wait)
+            case ChallengeRequired():
+                return LoginChallenge(challenges.create(purpose, now), CHALLENGE_FAILED_MESSAGE if challenge else CHALLENGE_MESSAGE)
+            case Admitted(keys=admitted):
+                pass
     async with uow_factory() as uow:
         merchant = await uow.merchants.by_email(email)
     # argon2 costs tens of milliseconds of CPU: off the event loop.
     ok = await asyncio.to_thread(verify_password, merchant.password_hash if merchant else None, password)
     if not ok or merchant is None:
-        if throttle is not None:
-            await throttle.fail(keys, now)
         return LoginRefused(INVALID_CREDENTIALS)
+    if throttle is not None:
+        await throttle.refund(admitted, now)
     token, expires = tokens.issue(MERCHANT, str(merchant.id), ttl)
     return Session(token, expires)
 

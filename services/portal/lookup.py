@@ -8,10 +8,13 @@ from persistence.tables import DocumentStatus, InvoiceRow
 from services.kernel.container import Services
 from services.kernel.money import cents, from_cents
 from services.kernel.security import TICKET
-from services.kernel.throttle import keys_for
+from services.kernel.throttle import Admitted, ChallengeRequired, Refused, admit, lookup_keys, wait_message
+from services.merchants import service as merchants
 from services.merchants.models import Merchant, merchant_from_row
 from services.portal import policy
-from services.portal.results import AlreadyInvoiced, ConceptLine, Invoiceable, LookupResult, NotInvoiceable, TicketNotFound
+from services.portal.results import (
+    AlreadyInvoiced, ConceptLine, Invoiceable, LookupResult, NotInvoiceable, PortalRefused, TicketChallenge, TicketNotFound,
+)
 from services.sales.models import Sale, sale_from_row
 from services.sales.ticket import reference_key
 
@@ -19,6 +22,11 @@ NOT_FOUND_MESSAGE = (
     "No encontramos un ticket con esos datos. Revisa el número de comercio, la referencia y el total "
     "tal como aparecen impresos en tu ticket."
 )
+CHALLENGE_MESSAGE = (
+    "Este comercio recibió muchas búsquedas fallidas. Tu navegador resolverá una verificación "
+    "automática (unos segundos) antes de buscar tu ticket."
+)
+CHALLENGE_FAILED_MESSAGE = "La verificación no es válida, ya se usó o expiró: resuelve esta nueva."
 
 
 def mask_rfc(rfc: str) -> str:
@@ -48,26 +56,42 @@ def concept_preview(sale: Sale, merchant: Merchant) -> tuple[ConceptLine, ...]:
     return tuple(ConceptLine(merchant.generic_description or "", Decimal(1), cents(v)) for v in groups.values())
 
 
-async def lookup_ticket(services: Services, company_number: str, reference: str, total: Decimal, client: str) -> LookupResult:
+async def lookup_ticket(
+    services: Services, company_number: str, reference: str, total: Decimal, client: str, challenge: str | None = None,
+) -> LookupResult:
+    """``challenge``: a solved TicketChallenge (ALTCHA payload), needed once this company's
+    burst of failed lookups is spent."""
     now = datetime.now(UTC)
-    company_number = company_number.strip()
-    keys = keys_for(client, company_number)
+    company_number = company_number.strip()[:20]
+    per_client, per_client_company, per_company = lookup_keys(client, company_number)
+    limits = services.throttle.limits
+    purpose = f"ticket:{company_number}"
+    solved = bool(challenge) and await services.challenges.redeem(services.throttle, challenge, purpose, now)
+    # Counted before it is answered, in one step with the check: even the right data waits
+    # while this client is blocked (that is what stops guessing), and a burst of concurrent
+    # guesses cannot all pass on the same old count. The company's own counter never
+    # refuses anybody (an attacker could lock every customer out); past its burst, a
+    # solved challenge is the price of each lookup.
+    admission = await admit(
+        services.throttle, now,
+        hard={per_client: limits.per_client, per_client_company: limits.per_client_company},
+        burst=(per_company, limits.company_burst), solved=solved,
+    )
+    match admission:
+        case Refused(retry_after=wait):
+            return TicketNotFound(wait_message(wait), retry_after_seconds=wait)
+        case ChallengeRequired():
+            return TicketChallenge(services.challenges.create(purpose, now),
+                                   CHALLENGE_FAILED_MESSAGE if challenge else CHALLENGE_MESSAGE)
+        case Admitted():
+            pass
     async with services.uow_factory() as uow:
-        # The throttle counters and the ticket in one transaction. Even the right data
-        # waits while the client is blocked: that is what stops guessing.
-        wait = await services.throttle.blocked_for(keys, now, uow)
         # One query by (company number, reference); the total is compared after. Unknown
         # company, unknown reference and wrong total then share one code path below.
-        found = None if wait else await uow.sales.ticket_with_invoice(company_number[:20], reference_key(reference)[:200])
-    if wait:
-        minutes = max(1, -(-wait // 60))
-        return TicketNotFound(
-            f"Demasiados intentos fallidos. Intenta de nuevo en {minutes} minuto{'s' if minutes != 1 else ''}.",
-            retry_after_seconds=wait,
-        )
+        found = await uow.sales.ticket_with_invoice(company_number, reference_key(reference)[:200])
     if found is None or from_cents(found[0].total_cents) != cents(total):
-        await services.throttle.fail(keys, now)
-        return TicketNotFound(NOT_FOUND_MESSAGE)
+        return TicketNotFound(NOT_FOUND_MESSAGE)  # the attempt stays counted: a failed guess
+    await services.throttle.refund(admission.keys, now)  # the right data is no guess
     sale_row, merchant_row, invoice = found
     if invoice is not None and invoice.status != DocumentStatus.PENDING:
         return already_invoiced(invoice)
@@ -85,3 +109,23 @@ async def lookup_ticket(services: Services, company_number: str, reference: str,
         ticket_token=token,
         merchant_name=merchant.legal_name,
     )
+
+
+async def portal_page(services: Services, company_number: str, client: str) -> Merchant | None | PortalRefused:
+    """The merchant behind a company number, or None. Unknown numbers count against the
+    address's lookup limit (the same counter as failed ticket lookups), so company numbers
+    cannot be enumerated; a known one is not counted."""
+    now = datetime.now(UTC)
+    per_client, _, _ = lookup_keys(client, "")
+    admission = await admit(services.throttle, now, hard={per_client: services.throttle.limits.per_client})
+    match admission:
+        case Refused(retry_after=wait):
+            return PortalRefused(wait_message(wait), wait)
+        case ChallengeRequired():
+            raise AssertionError("no burst limit was given")
+        case Admitted():
+            pass
+    merchant = await merchants.get_by_company_number(services.uow_factory, company_number.strip())
+    if merchant is not None:
+        await services.throttle.refund(admission.keys, now)
+    return merchant

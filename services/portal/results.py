@@ -50,15 +50,32 @@ class TicketNotFound:
 
 
 @dataclass(frozen=True)
+class TicketChallenge:
+    """Too many failed lookups of this company from all addresses together: solve this
+    proof-of-work challenge (ALTCHA JSON) and send the solution with the same lookup."""
+
+    challenge: str
+    message: str
+
+
+@dataclass(frozen=True)
+class PortalRefused:
+    """Too many unknown company numbers asked from this address (enumeration)."""
+
+    message: str
+    retry_after_seconds: int
+
+
+@dataclass(frozen=True)
 class Issued:
     invoice: InvoiceView
     access_token: str
 
 
-LookupResult = Invoiceable | AlreadyInvoiced | NotInvoiceable | TicketNotFound
+LookupResult = Invoiceable | AlreadyInvoiced | NotInvoiceable | TicketNotFound | TicketChallenge
 IssueResult = Issued | Invalid | AlreadyInvoiced | NotInvoiceable | StampFailed
 
 __all__ = [
     "AlreadyInvoiced", "ConceptLine", "Invalid", "Invoiceable", "IssueResult", "Issued", "LookupResult",
-    "NotInvoiceable", "StampFailed", "TicketNotFound",
+    "NotInvoiceable", "PortalRefused", "StampFailed", "TicketChallenge", "TicketNotFound",
 ]

@@ -163,3 +163,26 @@ async def test_login_guessing_is_throttled(gql, merchant):
         assert res["retryAfterSeconds"] is None
     blocked = (await gql(query, {"email": "tienda@example.com", "password": PASSWORD}))["data"]["login"]
     assert blocked["__typename"] == "InvalidCredentials" and blocked["retryAfterSeconds"] > 0
+
+
+async def test_wrong_passwords_from_anywhere_ask_the_owner_for_a_challenge_not_a_wait(app, services, merchant):
+    import httpx
+
+    from services.kernel.throttle import Limits
+    from tests.helpers import solve
+
+    services.throttle.limits = Limits(login_email_burst=3)
+
+    async def login_from(address: str, password: str, challenge: str | None = None) -> dict:
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            variables = {"email": "tienda@example.com", "password": password, "challenge": challenge}
+            return (await http.post("/graphql", json={"query": LOGIN, "variables": variables})).json()["data"]["login"]
+
+    for i in range(3):
+        assert (await login_from(f"198.51.100.{i}", "wrong-password"))["__typename"] == "InvalidCredentials"
+    asked = await login_from("192.0.2.9", PASSWORD)
+    assert asked["__typename"] == "LoginChallenge" and asked["challenge"]
+    payload = solve(asked["challenge"])
+    assert (await login_from("192.0.2.9", PASSWORD, payload))["__typename"] == "LoginSucceeded"
+    assert (await login_from("192.0.2.9", PASSWORD, payload))["__typename"] == "LoginChallenge"  # replayed

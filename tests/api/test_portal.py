@@ -11,7 +11,7 @@ from lxml import etree
 from services.cfdi.verify import verify_seal
 from services.cfdi.xsd import validate_xml
 from services.stamping import verify_tfd
-from tests.helpers import CUSTOMER, INVOICE, ISSUE, SET_ENABLED, TICKET, UPDATE_GENERIC, issue, lookup, record
+from tests.helpers import CUSTOMER, INVOICE, ISSUE, SET_ENABLED, TICKET, UPDATE_GENERIC, issue, lookup, operation, record
 
 async def test_lookup_not_found_answers_alike(gql, merchant):
     row, client = merchant
@@ -253,3 +253,42 @@ async def test_sales_list_carries_the_invoice_download_links(gql, merchant, http
     xml = await http.get(node["invoice"]["xmlUrl"].replace("http://testserver", ""))
     assert xml.status_code == 200 and issued["uuid"].encode() in xml.content
     assert node["invoice"]["pdfUrl"]
+
+
+async def test_company_numbers_cannot_be_enumerated(gql, merchant):
+    row, _ = merchant
+    portal = operation("Portal")
+    for i in range(60):
+        assert (await gql(portal, {"companyNumber": str(900000 + i)}))["data"]["portal"] is None
+    refused = await gql(portal, {"companyNumber": "900999"})
+    assert refused["data"]["portal"] is None
+    [error] = refused["errors"]
+    assert error["extensions"]["code"] == "TOO_MANY_REQUESTS" and 0 < error["extensions"]["retryAfterSeconds"] <= 900
+    assert "Intenta de nuevo" in error["message"]
+
+
+async def test_past_the_company_burst_a_solved_challenge_gets_the_ticket(app, services, gql, merchant):
+    import httpx
+
+    from services.kernel.throttle import Limits
+    from tests.helpers import solve
+
+    row, client = merchant
+    await record(client)
+    services.throttle.limits = Limits(company_burst=3)
+
+    async def lookup_from(address: str, reference: str, total: str, challenge: str | None = None) -> dict:
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            variables = {"companyNumber": row.company_number, "reference": reference, "total": total, "challenge": challenge}
+            return (await http.post("/graphql", json={"query": TICKET, "variables": variables})).json()["data"]["ticket"]
+
+    for i in range(3):  # from rotating addresses
+        assert (await lookup_from(f"198.51.100.{i}", f"GUESS-{i}", "1.00"))["__typename"] == "TicketNotFound"
+    asked = await lookup_from("192.0.2.7", "T-1", "1160.00")
+    assert asked["__typename"] == "TicketChallenge" and "verificación" in asked["message"]
+    payload = solve(asked["challenge"])
+    found = await lookup_from("192.0.2.7", "T-1", "1160.00", payload)
+    assert found["__typename"] == "InvoiceableTicket" and found["ticketToken"]
+    replayed = await lookup_from("192.0.2.7", "T-1", "1160.00", payload)
+    assert replayed["__typename"] == "TicketChallenge"

@@ -35,6 +35,18 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
+    yield from _serve(tmp_path_factory, "server")
+
+
+@pytest.fixture(scope="session")
+def challenge_server(tmp_path_factory):
+    """A second live server whose every ticket lookup needs a solved proof of work (a
+    company burst of 0), with a light challenge so headless Chromium solves it quickly."""
+    yield from _serve(tmp_path_factory, "challenge-server",
+                      {"LOOKUP_COMPANY_BURST": "0", "CHALLENGE_COST": "100", "CHALLENGE_MAX_NUMBER": "400"})
+
+
+def _serve(tmp_path_factory, name: str, extra_env: dict[str, str] | None = None):
     work = tmp_path_factory.mktemp("live")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -45,10 +57,11 @@ def live_server(tmp_path_factory):
         "DATABASE_URL": f"sqlite+aiosqlite:///{work / 'live.db'}",
         "PUBLIC_URL": base,
         "PDF_WORKERS": "1",
+        **(extra_env or {}),
     }
-    for name in ("JWT_SECRET", "ENCRYPTION_SECRET", "REDIS_URL", "SMTP_HOST"):
-        env.pop(name, None)
-    log_path = ARTIFACTS / "server.log"
+    for variable in ("JWT_SECRET", "ENCRYPTION_SECRET", "REDIS_URL", "SMTP_HOST"):
+        env.pop(variable, None)
+    log_path = ARTIFACTS / f"{name}.log"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = log_path.open("w")
     cli = Path(sys.executable).with_name("autofactura")

@@ -220,3 +220,20 @@ def test_qr_link_prefills_and_works_by_keyboard_on_a_phone(phone_page, live_serv
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot("invoice-issued-phone")
     assert page.js_errors == []
+
+
+def test_a_challenged_lookup_is_solved_in_the_page(page, challenge_server):
+    """Past a company's burst the server answers TicketChallenge; the page solves it with
+    the vendored ALTCHA worker (same origin, under the strict CSP) and gets the ticket."""
+    token = api(challenge_server, "Login", {"email": DEMO_EMAIL, "password": DEMO_PASSWORD})["login"]["token"]
+    edges = api(challenge_server, "SalesPage", {"first": 100}, token)["sales"]["edges"]
+    totals = {e["node"]["reference"]: e["node"]["total"] for e in edges}
+    asked = api(challenge_server, "TicketLookup", {"companyNumber": challenge_server["company"],
+                                                  "reference": "DEMO-0003", "total": totals["DEMO-0003"]})
+    assert asked["ticket"]["__typename"] == "TicketChallenge"  # what the page receives first
+    open_portal(page, challenge_server)
+    look_up(page, "DEMO-0003", totals["DEMO-0003"])
+    page.wait_for_selector("#step-customer:not([hidden])", timeout=90_000)
+    expect(page.locator("#ticket-summary")).to_contain_text("DEMO-0003")
+    page.shots("ticket-after-challenge")
+    assert page.js_errors == []
