@@ -52,6 +52,7 @@ def build_services(settings: Settings, engine=None, *, pdf_inline: bool = False)
         invoice_token_ttl=timedelta(days=settings.invoice_token_days),
         download_link_ttl=timedelta(minutes=settings.download_link_minutes),
         production=settings.is_production,
+        allow_signup=settings.signup_allowed,
         pac=build_pac(settings.pac, settings.var_dir / "pac", settings.pac_timeout_seconds),
         pdf=PdfRenderer(workers=settings.pdf_workers, inline=pdf_inline),
         mailer=build_mailer(

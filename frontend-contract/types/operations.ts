@@ -62,6 +62,7 @@ export type ErrorCode =
   | 'NEGATIVE'
   | 'NOTHING_TO_INVOICE'
   | 'NOT_A_CSD'
+  | 'NOT_BASE64'
   | 'NOT_FOUND'
   | 'NOT_POSITIVE'
   | 'OUT_OF_RANGE'
@@ -85,6 +86,7 @@ export type ErrorCode =
   | 'RFC_CHECK_DIGIT'
   | 'RFC_GENERIC_NOT_ALLOWED'
   | 'RFC_INVALID'
+  | 'RFC_MISMATCH'
   | 'RFC_REQUIRED'
   | 'SALE_NOT_CANCELLABLE'
   | 'SERIES_FOLIO_TOO_LONG'
@@ -158,6 +160,22 @@ export type RecordSaleInput = {
   reference: Scalars['String']['input'];
   /** Defaults to now */
   soldAt?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+export type RegisterMerchantInput = {
+  /** The CSD certificate (.cer, DER) in base64 */
+  certificate: Scalars['String']['input'];
+  email: Scalars['String']['input'];
+  /** The password of the CSD's .key (not the e.firma's) */
+  keyPassword: Scalars['String']['input'];
+  /** At least 10 characters */
+  password: Scalars['String']['input'];
+  /** The CSD private key (.key, encrypted DER) in base64 */
+  privateKey: Scalars['String']['input'];
+  /** c_RegimenFiscal, e.g. 601 or 612 */
+  taxRegime: Scalars['String']['input'];
+  /** LugarExpedicion: a c_CodigoPostal code */
+  zipCode: Scalars['String']['input'];
 };
 
 export type SaleLineInput = {

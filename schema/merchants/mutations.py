@@ -6,6 +6,7 @@ from typing import assert_never
 import strawberry
 
 from schema.context import Info
+from schema.errors import PublicError
 from schema.fields import to_field_errors
 from schema.merchants import types as t
 from schema.merchants.queries import merchant_or_gone
@@ -30,6 +31,33 @@ class MerchantMutation:
                 return t.LoginSucceeded(token=session.token, expires_at=session.expires_at)
             case _:
                 assert_never(session)
+
+    @strawberry.mutation(description="Self-service onboarding from a CSD (setting ALLOW_SIGNUP); throttled per client address")
+    async def register_merchant(self, info: Info, input: t.RegisterMerchantInput) -> t.RegisterMerchantResult:
+        services = info.context.services
+        if not services.allow_signup:
+            raise PublicError("El registro de comercios no está habilitado en este servidor.", "FORBIDDEN")
+        files = merchants.decode_csd_files(input.certificate, input.private_key)
+        if isinstance(files, Invalid):
+            return t.InvalidMerchantData(errors=to_field_errors(files.problems))
+        cer, key = files
+        reg = merchants.MerchantRegistration(
+            email=input.email, password=input.password, certificate_der=cer, key_der=key,
+            key_password=input.key_password, tax_regime=input.tax_regime, zip_code=input.zip_code,
+        )
+        result = await merchants.sign_up(
+            services.uow_factory, services.box, services.tokens, reg, services.merchant_token_ttl,
+            throttle=services.throttle, client=info.context.client_address,
+        )
+        match result:
+            case Invalid(problems=problems):
+                return t.InvalidMerchantData(errors=to_field_errors(problems))
+            case merchants.SignupThrottled():
+                return t.SignupThrottled(message=result.message, retry_after_seconds=result.retry_after_seconds)
+            case merchants.SignedUp():
+                return t.MerchantRegistered(merchant=t.to_merchant(result.merchant), token=result.session.token)
+            case _:
+                assert_never(result)
 
     @strawberry.mutation(permission_classes=[IsMerchant])
     async def set_self_invoicing(self, info: Info, enabled: bool) -> t.SelfInvoicingSettings:

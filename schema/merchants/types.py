@@ -84,6 +84,39 @@ class GenericConceptInput:
 UpdateGenericConceptResult = Annotated[Union[GenericConcept, InvalidSettings], strawberry.union("UpdateGenericConceptResult")]
 
 
+@strawberry.input
+class RegisterMerchantInput:
+    email: str
+    password: str = strawberry.field(description="At least 10 characters")
+    certificate: str = strawberry.field(description="The CSD certificate (.cer, DER) in base64")
+    private_key: str = strawberry.field(description="The CSD private key (.key, encrypted DER) in base64")
+    key_password: str = strawberry.field(description="The password of the CSD's .key (not the e.firma's)")
+    tax_regime: str = strawberry.field(description="c_RegimenFiscal, e.g. 601 or 612")
+    zip_code: str = strawberry.field(description="LugarExpedicion: a c_CodigoPostal code")
+
+
+@strawberry.type
+class MerchantRegistered:
+    merchant: Merchant
+    token: str = strawberry.field(description="A merchant token, as login returns")
+
+
+@strawberry.type
+class InvalidMerchantData:
+    errors: list[FieldError]
+
+
+@strawberry.type
+class SignupThrottled:
+    message: str
+    retry_after_seconds: int
+
+
+RegisterMerchantResult = Annotated[
+    Union[MerchantRegistered, InvalidMerchantData, SignupThrottled], strawberry.union("RegisterMerchantResult")
+]
+
+
 def to_generic_concept(m: MerchantModel) -> GenericConcept:
     return GenericConcept(
         enabled=m.generic_concept_enabled,

@@ -34,6 +34,7 @@ class Services:
     invoice_token_ttl: timedelta = timedelta(days=30)
     download_link_ttl: timedelta = timedelta(minutes=10)
     production: bool = False
+    allow_signup: bool = False  # registerMerchant (settings ALLOW_SIGNUP)
     mail_from: str = "facturas@autofactura.local"
     # Background sends of the outbox started by this process (services/outbox), kept so
     # they are not garbage-collected and so tests can wait for them; one sender at a time.

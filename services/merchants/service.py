@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,6 +40,21 @@ class MerchantRegistration:
     zip_code: str
 
 
+# Which input a CSD problem points at (services/cfdi/csd.py codes): the API's field names.
+CSD_PROBLEM_FIELDS = {
+    Code.INVALID_CERTIFICATE: "certificate",
+    Code.NOT_A_CSD: "certificate",
+    Code.EXPIRED: "certificate",
+    Code.KEY_MISMATCH: "privateKey",
+    Code.WRONG_PASSWORD: "keyPassword",
+}
+
+
+def csd_problem(exc: CsdError) -> FieldProblem:
+    code = Code(exc.code)
+    return FieldProblem(CSD_PROBLEM_FIELDS.get(code, "certificate"), code, exc.message)
+
+
 def normalize_email(email: str) -> str:
     return email.strip().lower()
 
@@ -60,7 +77,7 @@ async def register_merchant(uow_factory: UowFactory, box: SecretBox, reg: Mercha
     try:
         info = load_csd(reg.certificate_der, reg.key_der, reg.key_password.encode())
     except CsdError as exc:
-        problems.append(FieldProblem("csd", Code(exc.code), exc.message))
+        problems.append(csd_problem(exc))
     # CFDI40158 family: the régimen must exist and apply to the RFC's person type.
     if catalogs.tax_regime(reg.tax_regime) is None:
         problems.append(
@@ -237,3 +254,70 @@ async def update_generic_concept(
         await uow.merchants.save(merchant)
         await uow.commit()
     return merchant_from_row(merchant)
+
+
+@dataclass(frozen=True)
+class SignedUp:
+    merchant: Merchant
+    session: Session
+
+
+@dataclass(frozen=True)
+class SignupThrottled:
+    message: str
+    retry_after_seconds: int
+
+
+def signup_keys(client: str) -> list[str]:
+    # Counted under the throttle's per-client limit (services/kernel/throttle.py Limits).
+    return [f"su:{client}"[:120]]
+
+
+async def sign_up(
+    uow_factory: UowFactory, box: SecretBox, tokens: TokenService, reg: MerchantRegistration, ttl: timedelta,
+    *, throttle: Throttle, client: str,
+) -> SignedUp | Invalid | SignupThrottled:
+    """Self-service registration (registerMerchant): exactly the checks and messages of
+    `autofactura merchant create` (register_merchant), and a merchant token. Every attempt,
+    accepted or not, counts against the client address: each one costs an argon2 hash and
+    a CSD decryption, and accepted ones create accounts."""
+    now = datetime.now(UTC)
+    keys = signup_keys(client)
+    if wait := await throttle.blocked_for(keys, now):
+        return SignupThrottled(
+            f"Demasiados registros desde esta dirección. Intenta de nuevo en {max(1, -(-wait // 60))} minutos.", wait
+        )
+    await throttle.fail(keys, now)
+    result = await register_merchant(uow_factory, box, reg)
+    if isinstance(result, Invalid):
+        return result
+    token, expires = tokens.issue(MERCHANT, str(result.id), ttl)
+    return SignedUp(result, Session(token, expires))
+
+
+MAX_UPLOAD_BYTES = 64 * 1024  # a SAT .cer is ~1.5 kB and a .key ~1.3 kB
+
+
+def decode_upload(field_name: str, text: str) -> bytes | FieldProblem:
+    """A .cer or .key sent over the API as base64 (standard alphabet, padding optional)."""
+    compact = "".join(text.split())
+    try:
+        data = base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        data = b""
+    if not data or len(data) > MAX_UPLOAD_BYTES:
+        kind = "certificado (.cer)" if field_name == "certificate" else "llave privada (.key)"
+        return FieldProblem(
+            field_name, Code.NOT_BASE64,
+            f"Envía el archivo de tu {kind} codificado en base64, tal como lo descargaste del SAT (hasta 64 kB).",
+        )
+    return data
+
+
+def decode_csd_files(certificate: str, private_key: str) -> tuple[bytes, bytes] | Invalid:
+    cer, key = decode_upload("certificate", certificate), decode_upload("privateKey", private_key)
+    problems = [p for p in (cer, key) if isinstance(p, FieldProblem)]
+    if problems:
+        return Invalid(tuple(problems))
+    assert isinstance(cer, bytes) and isinstance(key, bytes)
+    return cer, key
