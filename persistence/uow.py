@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence.db import WRITE_OPTION
 from persistence.repositories import (
     CounterRepository,
+    CsdNoticeRepository,
     GlobalInvoiceRepository,
     InvoiceRepository,
     MerchantRepository,
@@ -40,6 +41,7 @@ class UnitOfWork:
         self.global_invoices = GlobalInvoiceRepository(self.session)
         self.outbox = OutboxRepository(self.session)
         self.throttle = ThrottleRepository(self.session)
+        self.csd_notices = CsdNoticeRepository(self.session)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:

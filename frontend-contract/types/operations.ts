@@ -178,6 +178,14 @@ export type RegisterMerchantInput = {
   zipCode: Scalars['String']['input'];
 };
 
+export type ReplaceCsdInput = {
+  /** The new CSD certificate (.cer, DER) in base64; same RFC */
+  certificate: Scalars['String']['input'];
+  keyPassword: Scalars['String']['input'];
+  /** The new CSD private key (.key, encrypted DER) in base64 */
+  privateKey: Scalars['String']['input'];
+};
+
 export type SaleLineInput = {
   description: Scalars['String']['input'];
   /** c_ClaveProdServ */

@@ -1,6 +1,7 @@
 """Repositories: all SQL lives here (CONVENTIONS 1), one module per aggregate."""
 from persistence.repositories.base import Cursor, RepositoryBase
 from persistence.repositories.counters import CounterRepository
+from persistence.repositories.csd_notices import CsdNoticeRepository
 from persistence.repositories.documents import GlobalInvoiceRepository, InvoiceRepository, StampedDocumentRepository
 from persistence.repositories.merchants import MerchantRepository
 from persistence.repositories.outbox import OutboxRepository
@@ -8,6 +9,6 @@ from persistence.repositories.sales import SaleRepository
 from persistence.repositories.throttle import ThrottleRepository
 
 __all__ = [
-    "CounterRepository", "Cursor", "GlobalInvoiceRepository", "InvoiceRepository", "MerchantRepository",
+    "CounterRepository", "CsdNoticeRepository", "Cursor", "GlobalInvoiceRepository", "InvoiceRepository", "MerchantRepository",
     "OutboxRepository", "RepositoryBase", "SaleRepository", "StampedDocumentRepository", "ThrottleRepository",
 ]

@@ -1,6 +1,8 @@
 """Merchants."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 
 from persistence.repositories.base import RepositoryBase
@@ -21,3 +23,13 @@ class MerchantRepository(RepositoryBase[MerchantRow]):
     async def email_taken(self, email: str) -> bool:
         result = await self.session.execute(select(func.count()).where(MerchantRow.email == email))
         return bool(result.scalar_one())
+
+    async def certificates_expiring(self, after: datetime, until: datetime, limit: int = 500) -> list[MerchantRow]:
+        """Merchants whose CSD expires in (after, until], soonest first (the expiry sweep)."""
+        result = await self.session.execute(
+            select(MerchantRow)
+            .where(MerchantRow.certificate_valid_to > after, MerchantRow.certificate_valid_to <= until)
+            .order_by(MerchantRow.certificate_valid_to, MerchantRow.id)
+            .limit(limit)
+        )
+        return list(result.scalars())

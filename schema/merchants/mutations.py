@@ -12,6 +12,8 @@ from schema.merchants import types as t
 from schema.merchants.queries import merchant_or_gone
 from schema.permissions import IsMerchant
 from services.kernel.results import Invalid
+from services.merchants import csd as csd_service
+from services.merchants.models import Csd
 from services.merchants import service as merchants
 
 
@@ -56,6 +58,27 @@ class MerchantMutation:
                 return t.SignupThrottled(message=result.message, retry_after_seconds=result.retry_after_seconds)
             case merchants.SignedUp():
                 return t.MerchantRegistered(merchant=t.to_merchant(result.merchant), token=result.session.token)
+            case _:
+                assert_never(result)
+
+    @strawberry.mutation(permission_classes=[IsMerchant], description="Renew the CSD (same RFC); new invoices use it at once")
+    async def replace_csd(self, info: Info, input: t.ReplaceCsdInput) -> t.ReplaceCsdResult:
+        ctx = info.context
+        files = merchants.decode_csd_files(input.certificate, input.private_key)
+        if isinstance(files, Invalid):
+            return t.InvalidMerchantData(errors=to_field_errors(files.problems))
+        cer, key = files
+        result = await csd_service.replace_csd(
+            ctx.services.uow_factory, ctx.services.box, ctx.merchant_id,
+            certificate_der=cer, key_der=key, key_password=input.key_password,
+        )
+        match result:
+            case Invalid(problems=problems):
+                return t.InvalidMerchantData(errors=to_field_errors(problems))
+            case None:
+                raise PublicError("El comercio de este token ya no existe.", "UNAUTHENTICATED")
+            case Csd():
+                return t.CsdReplaced(csd=t.to_csd(result))
             case _:
                 assert_never(result)
 

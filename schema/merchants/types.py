@@ -1,13 +1,15 @@
 """Strawberry types of the merchant: login, settings, generic concept, and their converters."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Optional, Union
 
 import strawberry
 
 from schema.fields import FieldError
+from services.merchants.models import Csd as CsdModel
 from services.merchants.models import Merchant as MerchantModel
+from services.merchants.models import csd_of
 
 
 @strawberry.type
@@ -46,6 +48,14 @@ class SelfInvoicingSettings:
     series: str = "AF"
 
 
+@strawberry.type(description="The merchant's Certificado de Sello Digital")
+class Csd:
+    serial_number: str = strawberry.field(description="NoCertificado (Anexo 20), 20 digits")
+    valid_from: datetime
+    valid_until: datetime
+    days_left: int = strawberry.field(description="Whole days until validUntil; negative once expired")
+
+
 @strawberry.type
 class Merchant:
     company_number: str
@@ -57,6 +67,7 @@ class Merchant:
     email: str = ""
     certificate_number: str = ""
     certificate_valid_to: Optional[datetime] = None
+    csd: Csd
 
 
 @strawberry.input
@@ -117,6 +128,26 @@ RegisterMerchantResult = Annotated[
 ]
 
 
+@strawberry.input
+class ReplaceCsdInput:
+    certificate: str = strawberry.field(description="The new CSD certificate (.cer, DER) in base64; same RFC")
+    private_key: str = strawberry.field(description="The new CSD private key (.key, encrypted DER) in base64")
+    key_password: str
+
+
+@strawberry.type
+class CsdReplaced:
+    csd: Csd
+
+
+ReplaceCsdResult = Annotated[Union[CsdReplaced, InvalidMerchantData], strawberry.union("ReplaceCsdResult")]
+
+
+def to_csd(csd: CsdModel) -> Csd:
+    return Csd(serial_number=csd.serial_number, valid_from=csd.valid_from, valid_until=csd.valid_until,
+               days_left=csd.days_left(datetime.now(UTC)))
+
+
 def to_generic_concept(m: MerchantModel) -> GenericConcept:
     return GenericConcept(
         enabled=m.generic_concept_enabled,
@@ -147,4 +178,5 @@ def to_merchant(m: MerchantModel) -> Merchant:
         email=m.email,
         certificate_number=m.certificate_number,
         certificate_valid_to=m.certificate_valid_to,
+        csd=to_csd(csd_of(m)),
     )
