@@ -101,6 +101,19 @@ class MerchantMutation:
             case _:
                 return t.to_settings(merchant_or_gone(result))
 
+    @strawberry.mutation(
+        permission_classes=[IsMerchant],
+        description="Series (Comprobante@Serie, 1-25 characters, no |) of the next self-invoices; folios are gapless per series",
+    )
+    async def update_invoice_series(self, info: Info, series: str) -> t.UpdateSettingsResult:
+        ctx = info.context
+        result = await merchants.update_series(ctx.services.uow_factory, ctx.merchant_id, series)
+        match result:
+            case Invalid(problems=problems):
+                return t.InvalidSettings(errors=to_field_errors(problems))
+            case _:
+                return t.to_settings(merchant_or_gone(result))
+
     @strawberry.mutation(permission_classes=[IsMerchant])
     async def update_generic_concept(self, info: Info, input: t.GenericConceptInput) -> t.UpdateGenericConceptResult:
         ctx = info.context

@@ -27,6 +27,10 @@ DEADLINE_DAYS_RANGE = (1, 365)
 KEY_PURPOSE = "csd-key"
 KEY_PASSWORD_PURPOSE = "csd-key-password"
 DEFAULT_SERIES = "AF"
+# Facturas globales take their folios from the series GL (services/global_invoice); a
+# self-invoice series of the same name would share that counter and leave gaps in both.
+RESERVED_SERIES = frozenset({"GL"})
+SERIES_MAX = 25
 
 
 @dataclass(frozen=True)
@@ -321,3 +325,38 @@ def decode_csd_files(certificate: str, private_key: str) -> tuple[bytes, bytes] 
         return Invalid(tuple(problems))
     assert isinstance(cer, bytes) and isinstance(key, bytes)
     return cer, key
+
+
+def normalize_series(series: str) -> str:
+    """cfdv40.xsd declares Comprobante@Serie with xs:whiteSpace="collapse": what counts is
+    the value with surrounding blanks removed and inner runs folded to one space."""
+    return " ".join(series.split())
+
+
+async def update_series(uow_factory: UowFactory, merchant_id: int, series: str) -> Merchant | Invalid | None:
+    """The series of the merchant's next self-invoices. Folios are counted per merchant and
+    series (persistence/repositories/counters.py, counter folio:<merchant>:<series>), so
+    each series keeps its own gapless folios, and going back to an earlier series continues
+    where it stopped."""
+    value = normalize_series(series)
+    # Anexo 20 / cfdv40.xsd, Comprobante@Serie: xs:string, 1 to 25 characters, pattern
+    # [^|]{1,25} (the pipe separates the fields of the cadena original).
+    if not 1 <= len(value) <= SERIES_MAX or "|" in value or not value.isprintable():
+        return invalid(FieldProblem(
+            "series", Code.SERIES_INVALID,
+            f"La serie debe tener de 1 a {SERIES_MAX} caracteres visibles y no puede contener «|» "
+            "(Anexo 20, atributo Serie del comprobante).",
+        ))
+    if value in RESERVED_SERIES:
+        return invalid(FieldProblem(
+            "series", Code.SERIES_RESERVED,
+            f"La serie {value} está reservada para las facturas globales. Elige otra serie.",
+        ))
+    async with uow_factory(write=True) as uow:
+        merchant = await uow.merchants.by_id(merchant_id)
+        if merchant is None:
+            return None
+        merchant.series = value
+        await uow.merchants.save(merchant)
+        await uow.commit()
+    return merchant_from_row(merchant)
