@@ -25,7 +25,8 @@ from schema.app_schema import build_schema
 from schema.context import Context
 from services import catalogs
 from services.invoicing import documents
-from services.kernel.results import Forbidden, NotFound
+from services.kernel.results import Forbidden, Invalid, NotFound
+from services.sales.qr import QrPng, ticket_qr_png
 from services.outbox import service as outbox
 from services.kernel.container import Services
 from services.outbox.mail import build_mailer
@@ -113,6 +114,26 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             case _:
                 assert_never(result)
 
+    async def ticket_qr(request: Request) -> Response:
+        params = request.query_params
+        result = ticket_qr_png(services.public_url, request.path_params["company_number"],
+                               params.get("reference", ""), params.get("total", ""), params.get("size"))
+        match result:
+            case Invalid(problems=problems):
+                return JSONResponse(
+                    {"errors": [{"field": p.field, "code": str(p.code), "message": p.message} for p in problems]},
+                    status_code=400, headers={"X-Content-Type-Options": "nosniff"},
+                )
+            case QrPng():
+                # The same query always draws the same image.
+                return Response(result.body, media_type="image/png", headers={
+                    "Cache-Control": "public, max-age=86400",
+                    "X-Content-Type-Options": "nosniff",
+                    "Content-Security-Policy": "default-src 'none'",
+                })
+            case _:
+                assert_never(result)
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
         catalogs.warm()
@@ -133,6 +154,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/health", health),
         Route("/downloads/{public_id:str}.{kind:str}", download),
+        Route("/qr/{company_number:str}.png", ticket_qr, methods=["GET", "HEAD"]),
     ]
     if STATIC.is_dir():
         from api.portal_routes import portal_routes
