@@ -26,6 +26,7 @@ from schema.context import Context
 from services import catalogs
 from services.invoicing import documents
 from services.kernel.results import Forbidden, Invalid, NotFound
+from services.merchants.branding import SVG, get_logo_by_company
 from services.sales.qr import QrPng, ticket_qr_png
 from services.outbox import service as outbox
 from services.kernel.container import Services
@@ -134,6 +135,20 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             case _:
                 assert_never(result)
 
+    async def logo(request: Request) -> Response:
+        found = await get_logo_by_company(services.uow_factory, request.path_params["company_number"])
+        if found is None:
+            return JSONResponse({"error": "Este comercio no tiene logotipo."}, status_code=404)
+        return Response(found.body, media_type=found.media_type, headers={
+            # An image, never a document that could run in this origin: no script, no
+            # fetch, sandboxed even if opened directly; the type is exactly the stored one.
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": "inline; filename=\"logo." + ("svg" if found.media_type == SVG else "png") + "\"",
+            "Cache-Control": "public, max-age=300",
+            "ETag": f'"{found.sha256[:32]}"',
+        })
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
         catalogs.warm()
@@ -155,6 +170,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         Route("/health", health),
         Route("/downloads/{public_id:str}.{kind:str}", download),
         Route("/qr/{company_number:str}.png", ticket_qr, methods=["GET", "HEAD"]),
+        Route("/logos/{company_number:str}", logo, methods=["GET", "HEAD"]),
     ]
     if STATIC.is_dir():
         from api.portal_routes import portal_routes

@@ -222,6 +222,20 @@ class CsdExpiryNoticeRow(SQLModel, table=True):
     created_at: datetime
 
 
+class MerchantBrandingRow(SQLModel, table=True):
+    """How the merchant's portal page and PDFs look: its own table, so the logo (up to
+    200 kB) is never loaded with the merchant row that every lookup reads."""
+
+    __tablename__ = "merchant_branding"
+    merchant_id: int = Field(primary_key=True, foreign_key="merchant.id")
+    display_name: str | None = Field(default=None, max_length=120)
+    accent_color: str | None = Field(default=None, max_length=7)  # #RRGGBB
+    logo: bytes | None = Field(default=None, sa_type=LargeBinary, nullable=True)  # sanitised PNG or SVG
+    logo_media_type: str | None = Field(default=None, max_length=20)  # image/png or image/svg+xml
+    logo_sha256: str | None = Field(default=None, max_length=64)
+    updated_at: datetime
+
+
 class ThrottleRow(SQLModel, table=True):
     """Failed-lookup counters per key (client address, company number) and time window."""
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.db import WRITE_OPTION
 from persistence.repositories import (
+    BrandingRepository,
     CounterRepository,
     CsdNoticeRepository,
     GlobalInvoiceRepository,
@@ -42,6 +43,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(self.session)
         self.throttle = ThrottleRepository(self.session)
         self.csd_notices = CsdNoticeRepository(self.session)
+        self.branding = BrandingRepository(self.session)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:

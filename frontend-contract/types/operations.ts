@@ -42,7 +42,9 @@ export type CustomerInput = {
 export type ErrorCode =
   | 'CFDI_USE_INVALID'
   | 'CFDI_USE_NOT_ALLOWED'
+  | 'COLOR_INVALID'
   | 'CURSOR_INVALID'
+  | 'DISPLAY_NAME_INVALID'
   | 'DUPLICATE_REFERENCE'
   | 'EMAIL_INVALID'
   | 'EMAIL_TAKEN'
@@ -57,6 +59,8 @@ export type ErrorCode =
   | 'IVA_REQUIRED'
   | 'KEY_MISMATCH'
   | 'LINES_INVALID'
+  | 'LOGO_INVALID'
+  | 'LOGO_TOO_LARGE'
   | 'MONTHS_INVALID'
   | 'NAME_REQUIRED'
   | 'NEGATIVE'
@@ -220,6 +224,15 @@ export type TaxInput = {
   type: Scalars['String']['input'];
 };
 
+export type UpdateBrandingInput = {
+  /** #RRGGBB; "" removes it; null keeps it */
+  accentColor?: InputMaybe<Scalars['String']['input']>;
+  /** Up to 120 characters; "" removes it; null keeps it */
+  displayName?: InputMaybe<Scalars['String']['input']>;
+  /** PNG or SVG in base64, at most 200 kB; SVGs are sanitised (no scripts, event handlers nor external references); "" removes it; null keeps it */
+  logo?: InputMaybe<Scalars['String']['input']>;
+};
+
 export type CancelInvoiceInput = {
   /** The invoice's id (Invoice.id) */
   id: string | number;
@@ -330,6 +343,15 @@ export type TaxInput = {
   type: string;
 };
 
+export type UpdateBrandingInput = {
+  /** #RRGGBB; "" removes it; null keeps it */
+  accentColor?: string | null | undefined;
+  /** Up to 120 characters; "" removes it; null keeps it */
+  displayName?: string | null | undefined;
+  /** PNG or SVG in base64, at most 200 kB; SVGs are sanitised (no scripts, event handlers nor external references); "" removes it; null keeps it */
+  logo?: string | null | undefined;
+};
+
 export type CancelInvoiceMutationVariables = Exact<{
   input: CancelInvoiceInput;
 }>;
@@ -433,7 +455,7 @@ export type PortalQueryVariables = Exact<{
 }>;
 
 
-export type PortalQuery = { portal: { companyNumber: string, merchantName: string, selfInvoicingEnabled: boolean } | null };
+export type PortalQuery = { portal: { companyNumber: string, merchantName: string, selfInvoicingEnabled: boolean, branding: { displayName: string | null, accentColor: string | null, logoUrl: string | null } | null } | null };
 
 export type RecordSaleMutationVariables = Exact<{
   input: RecordSaleInput;
@@ -479,6 +501,16 @@ export type TicketLookupQuery = { ticket:
     | { __typename: 'TicketAlreadyInvoiced', invoicedAt: string, maskedRfc: string, message: string }
     | { __typename: 'TicketNotFound', message: string, retryAfterSeconds: number | null }
     | { __typename: 'TicketNotInvoiceable', reason: NotInvoiceableReason, message: string, cutoff: string | null }
+   };
+
+export type UpdateBrandingMutationVariables = Exact<{
+  input: UpdateBrandingInput;
+}>;
+
+
+export type UpdateBrandingMutation = { updateBranding:
+    | { __typename: 'Branding', displayName: string | null, accentColor: string | null, logoUrl: string | null }
+    | { __typename: 'InvalidSettings', errors: Array<{ field: string, code: string, message: string }> }
    };
 
 export type UpdateGenericConceptMutationVariables = Exact<{

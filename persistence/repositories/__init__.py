@@ -1,5 +1,6 @@
 """Repositories: all SQL lives here (CONVENTIONS 1), one module per aggregate."""
 from persistence.repositories.base import Cursor, RepositoryBase
+from persistence.repositories.branding import BrandingRepository
 from persistence.repositories.counters import CounterRepository
 from persistence.repositories.csd_notices import CsdNoticeRepository
 from persistence.repositories.documents import GlobalInvoiceRepository, InvoiceRepository, StampedDocumentRepository
@@ -9,6 +10,6 @@ from persistence.repositories.sales import SaleRepository
 from persistence.repositories.throttle import ThrottleRepository
 
 __all__ = [
-    "CounterRepository", "CsdNoticeRepository", "Cursor", "GlobalInvoiceRepository", "InvoiceRepository", "MerchantRepository",
+    "BrandingRepository", "CounterRepository", "CsdNoticeRepository", "Cursor", "GlobalInvoiceRepository", "InvoiceRepository", "MerchantRepository",
     "OutboxRepository", "RepositoryBase", "SaleRepository", "StampedDocumentRepository", "ThrottleRepository",
 ]

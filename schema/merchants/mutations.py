@@ -9,9 +9,10 @@ from schema.context import Info
 from schema.errors import PublicError
 from schema.fields import to_field_errors
 from schema.merchants import types as t
-from schema.merchants.queries import merchant_or_gone
+from schema.merchants.queries import current_merchant, merchant_or_gone
 from schema.permissions import IsMerchant
 from services.kernel.results import Invalid
+from services.merchants import branding as branding_service
 from services.merchants import csd as csd_service
 from services.merchants.models import Csd
 from services.merchants import service as merchants
@@ -113,6 +114,22 @@ class MerchantMutation:
                 return t.InvalidSettings(errors=to_field_errors(problems))
             case _:
                 return t.to_settings(merchant_or_gone(result))
+
+    @strawberry.mutation(permission_classes=[IsMerchant], description="Display name, logo and accent colour of the portal and PDFs")
+    async def update_branding(self, info: Info, input: t.UpdateBrandingInput) -> t.UpdateBrandingResult:
+        ctx = info.context
+        merchant = await current_merchant(info)
+        result = await branding_service.update_branding(
+            ctx.services.uow_factory, merchant.id, display_name=input.display_name, logo=input.logo,
+            accent_color=input.accent_color,
+        )
+        match result:
+            case Invalid(problems=problems):
+                return t.InvalidSettings(errors=to_field_errors(problems))
+            case branding_service.Branding():
+                return t.to_branding(result, ctx.services.public_url, merchant.company_number)
+            case _:
+                assert_never(result)
 
     @strawberry.mutation(permission_classes=[IsMerchant])
     async def update_generic_concept(self, info: Info, input: t.GenericConceptInput) -> t.UpdateGenericConceptResult:

@@ -7,6 +7,8 @@ from typing import Annotated, Optional, Union
 import strawberry
 
 from schema.fields import FieldError
+from services.merchants.branding import Branding as BrandingModel
+from services.merchants.branding import logo_url
 from services.merchants.models import Csd as CsdModel
 from services.merchants.models import Merchant as MerchantModel
 from services.merchants.models import csd_of
@@ -141,6 +143,30 @@ class CsdReplaced:
 
 
 ReplaceCsdResult = Annotated[Union[CsdReplaced, InvalidMerchantData], strawberry.union("ReplaceCsdResult")]
+
+
+@strawberry.type(description="How the merchant's portal page and PDFs look")
+class Branding:
+    display_name: Optional[str] = strawberry.field(description="Trade name shown instead of the legal name; null: the legal name")
+    accent_color: Optional[str] = strawberry.field(description="#RRGGBB")
+    logo_url: Optional[str] = strawberry.field(description="The sanitised logo (PNG or SVG) served by this server")
+
+
+@strawberry.input
+class UpdateBrandingInput:
+    display_name: Optional[str] = strawberry.field(default=None, description="Up to 120 characters; \"\" removes it; null keeps it")
+    logo: Optional[str] = strawberry.field(
+        default=None, description="PNG or SVG in base64, at most 200 kB; SVGs are sanitised (no scripts, event handlers "
+        "nor external references); \"\" removes it; null keeps it")
+    accent_color: Optional[str] = strawberry.field(default=None, description="#RRGGBB; \"\" removes it; null keeps it")
+
+
+UpdateBrandingResult = Annotated[Union[Branding, InvalidSettings], strawberry.union("UpdateBrandingResult")]
+
+
+def to_branding(branding: BrandingModel, public_url: str, company_number: str) -> Branding:
+    return Branding(display_name=branding.display_name, accent_color=branding.accent_color,
+                    logo_url=logo_url(public_url, company_number, branding))
 
 
 def to_csd(csd: CsdModel) -> Csd:
