@@ -13,31 +13,42 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from persistence.tables import OutboxKind
+from persistence.tables import MerchantRow, OutboxKind
 from services.kernel.container import Services
 from services.outbox import service as outbox
 
 THRESHOLDS_DAYS = (30, 7)
 
 
-async def enqueue_expiry_notices(services: Services, now: datetime) -> int:
+async def enqueue_expiry_notices(services: Services, now: datetime, *, page_size: int = 200) -> int:
     """Queue the notices due at `now`; returns how many e-mails were queued."""
     queued = 0
-    async with services.uow_factory() as uow:
-        expiring = await uow.merchants.certificates_expiring(now, now + timedelta(days=max(THRESHOLDS_DAYS)))
-    for merchant in expiring:
-        assert merchant.id is not None
-        left = merchant.certificate_valid_to - now
-        due = sorted(d for d in THRESHOLDS_DAYS if left <= timedelta(days=d))  # most urgent first
-        async with services.uow_factory(write=True) as uow:
-            claimed = [
-                (days, await uow.csd_notices.claim(merchant.id, merchant.certificate_number, days,
-                                                   merchant.certificate_valid_to, now))
-                for days in due
-            ]
-            urgent_days, urgent_id = claimed[0]
-            if urgent_id is not None:
-                await outbox.enqueue(uow, OutboxKind.CSD_EXPIRY, merchant.email, urgent_id)
-                queued += 1
-            await uow.commit()
+    until = now + timedelta(days=max(THRESHOLDS_DAYS))
+    page_after = None
+    while True:
+        async with services.uow_factory() as uow:
+            page = await uow.merchants.certificates_expiring(now, until, page_after=page_after, limit=page_size)
+        for merchant in page:
+            queued += await _notify(services, merchant, now)
+        if len(page) < page_size:
+            return queued
+        last = page[-1]
+        assert last.id is not None
+        page_after = (last.certificate_valid_to, last.id)
+
+
+async def _notify(services: Services, merchant: MerchantRow, now: datetime) -> int:
+    assert merchant.id is not None
+    left = merchant.certificate_valid_to - now
+    due = sorted(d for d in THRESHOLDS_DAYS if left <= timedelta(days=d))  # most urgent first
+    async with services.uow_factory(write=True) as uow:
+        claimed = [
+            await uow.csd_notices.claim(merchant.id, merchant.certificate_number, days, merchant.certificate_valid_to, now)
+            for days in due
+        ]
+        queued = 0
+        if claimed[0] is not None:
+            await outbox.enqueue(uow, OutboxKind.CSD_EXPIRY, merchant.email, claimed[0])
+            queued = 1
+        await uow.commit()
     return queued

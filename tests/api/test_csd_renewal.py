@@ -125,3 +125,13 @@ async def test_a_late_first_sweep_sends_only_the_7_day_notice(services, settings
     assert await enqueue_expiry_notices(services, now + timedelta(days=1)) == 0
     assert await deliver_due(services) == 1
     assert [m["Subject"] for m in sent_mails(settings)] == ["Tu Certificado de Sello Digital vence en 4 días"]
+
+
+async def test_the_sweep_reads_every_page(services):
+    now = datetime.now(UTC)
+    for i in range(5):
+        merchant = await make_merchant(services, f"m{i}@example.com")
+        cer, key = renewed_csd("EKU9003173C9", f"3000100000050009000{i}", now - timedelta(days=1), now + timedelta(days=20 + i))
+        await replace_csd(services.uow_factory, services.box, merchant.id, certificate_der=cer, key_der=key, key_password="12345678a")
+    assert await enqueue_expiry_notices(services, now, page_size=2) == 5
+    assert await enqueue_expiry_notices(services, now, page_size=2) == 0
