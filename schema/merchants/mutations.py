@@ -1,4 +1,5 @@
-"""Merchant mutations: login and the self-invoicing settings."""
+"""Merchant mutations: login, self-service signup, CSD renewal, branding, series and the
+self-invoicing settings."""
 from __future__ import annotations
 
 from typing import assert_never
@@ -14,8 +15,8 @@ from schema.permissions import IsMerchant
 from services.kernel.results import Invalid
 from services.merchants import branding as branding_service
 from services.merchants import csd as csd_service
-from services.merchants.models import Csd
 from services.merchants import service as merchants
+from services.merchants.models import Csd
 
 
 @strawberry.type

@@ -11,6 +11,7 @@ CSD was current).
 """
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from persistence.uow import UowFactory
@@ -30,7 +31,8 @@ async def replace_csd(
     """The new CSD, every problem with it, or None when the merchant no longer exists."""
     now = now or datetime.now(UTC)
     try:
-        info = load_csd(certificate_der, key_der, key_password.encode(), now=now)
+        # Decrypting the .key (PBKDF2) costs tens of milliseconds of CPU: off the event loop.
+        info = await asyncio.to_thread(load_csd, certificate_der, key_der, key_password.encode(), now=now)
     except CsdError as exc:
         return invalid(csd_problem(exc))
     async with uow_factory(write=True) as uow:
