@@ -25,7 +25,9 @@ from schema.app_schema import build_schema
 from schema.context import Context
 from services import catalogs
 from services.invoicing import documents
-from services.kernel.results import Forbidden, NotFound
+from services.kernel.results import Forbidden, Invalid, NotFound
+from services.merchants.branding import SVG, get_logo_by_company
+from services.sales.qr import QrPng, ticket_qr_png
 from services.outbox import service as outbox
 from services.webhooks import service as webhooks
 from services.kernel.container import Services
@@ -56,6 +58,7 @@ def build_services(settings: Settings, engine=None, *, pdf_inline: bool = False)
         download_link_ttl=timedelta(minutes=settings.download_link_minutes),
         production=settings.is_production,
         live_stamping=settings.pac != "sandbox",
+        allow_signup=settings.signup_allowed,
         pac=build_pac(settings.pac, settings.var_dir / "pac", settings.pac_timeout_seconds),
         pdf=PdfRenderer(workers=settings.pdf_workers, inline=pdf_inline),
         mailer=build_mailer(
@@ -120,6 +123,40 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             case _:
                 assert_never(result)
 
+    async def ticket_qr(request: Request) -> Response:
+        params = request.query_params
+        result = ticket_qr_png(services.public_url, request.path_params["company_number"],
+                               params.get("reference", ""), params.get("total", ""), params.get("size"))
+        match result:
+            case Invalid(problems=problems):
+                return JSONResponse(
+                    {"errors": [{"field": p.field, "code": str(p.code), "message": p.message} for p in problems]},
+                    status_code=400, headers={"X-Content-Type-Options": "nosniff"},
+                )
+            case QrPng():
+                # The same query always draws the same image.
+                return Response(result.body, media_type="image/png", headers={
+                    "Cache-Control": "public, max-age=86400",
+                    "X-Content-Type-Options": "nosniff",
+                    "Content-Security-Policy": "default-src 'none'",
+                })
+            case _:
+                assert_never(result)
+
+    async def logo(request: Request) -> Response:
+        found = await get_logo_by_company(services.uow_factory, request.path_params["company_number"])
+        if found is None:
+            return JSONResponse({"error": "Este comercio no tiene logotipo."}, status_code=404)
+        return Response(found.body, media_type=found.media_type, headers={
+            # An image, never a document that could run in this origin: no script, no
+            # fetch, sandboxed even if opened directly; the type is exactly the stored one.
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": "inline; filename=\"logo." + ("svg" if found.media_type == SVG else "png") + "\"",
+            "Cache-Control": "public, max-age=300",
+            "ETag": f'"{found.sha256[:32]}"',
+        })
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
         catalogs.warm()
@@ -142,6 +179,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/health", health),
         Route("/downloads/{public_id:str}.{kind:str}", download),
+        Route("/qr/{company_number:str}.png", ticket_qr, methods=["GET", "HEAD"]),
+        Route("/logos/{company_number:str}", logo, methods=["GET", "HEAD"]),
     ]
     if STATIC.is_dir():
         from api.portal_routes import portal_routes

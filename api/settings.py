@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     # company needs a solved challenge (0: always a challenge).
     lookup_company_burst: int = 100
 
+    # registerMerchant over GraphQL (self-service onboarding). Unset: allowed outside
+    # production, refused in production (merchants come from `autofactura merchant create`).
+    allow_signup: bool | None = None
+
     # Origins allowed to call the API from a browser (a merchant's own portal domain);
     # JSON list, e.g. ["https://facturas.mitienda.mx"]. Empty: same origin only.
     cors_origins: list[str] = Field(default_factory=list)
@@ -103,6 +107,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def signup_allowed(self) -> bool:
+        return self.allow_signup if self.allow_signup is not None else not self.is_production
 
     @property
     def is_sqlite(self) -> bool:

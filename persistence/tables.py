@@ -40,6 +40,7 @@ class OutboxStatus(StrEnum):
 class OutboxKind(StrEnum):
     INVOICE = "invoice"  # the XML and PDF after stamping; ref_id is an invoice id
     TICKET = "ticket"  # the portal link when a sale is recorded; ref_id is a sale id
+    CSD_EXPIRY = "csd_expiry"  # the merchant's CSD expires soon; ref_id is a csd_expiry_notice id
 
 
 # Columns hold the enums' values as plain strings (no database enum type: adding a
@@ -202,6 +203,37 @@ class OutboxMessageRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime
     sent_at: datetime | None = None
+
+
+class CsdExpiryNoticeRow(SQLModel, table=True):
+    """One "your CSD expires in N days" notice per merchant, certificate and threshold:
+    the unique constraint is what makes the expiry sweep idempotent across sweeps and
+    processes (services/merchants/csd_expiry.py)."""
+
+    __tablename__ = "csd_expiry_notice"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "certificate_number", "days_before", name="uq_csd_expiry_notice"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(_BigId, primary_key=True, autoincrement=True))
+    merchant_id: int = Field(foreign_key="merchant.id")
+    certificate_number: str = Field(max_length=20)
+    days_before: int
+    valid_to: datetime
+    created_at: datetime
+
+
+class MerchantBrandingRow(SQLModel, table=True):
+    """How the merchant's portal page and PDFs look: its own table, so the logo (up to
+    200 kB) is never loaded with the merchant row that every lookup reads."""
+
+    __tablename__ = "merchant_branding"
+    merchant_id: int = Field(primary_key=True, foreign_key="merchant.id")
+    display_name: str | None = Field(default=None, max_length=120)
+    accent_color: str | None = Field(default=None, max_length=7)  # #RRGGBB
+    logo: bytes | None = Field(default=None, sa_type=LargeBinary, nullable=True)  # sanitised PNG or SVG
+    logo_media_type: str | None = Field(default=None, max_length=20)  # image/png or image/svg+xml
+    logo_sha256: str | None = Field(default=None, max_length=64)
+    updated_at: datetime
 
 
 class ThrottleRow(SQLModel, table=True):

@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence.db import WRITE_OPTION
 from persistence.repositories import (
     ApiKeyRepository,
+    BrandingRepository,
     CounterRepository,
+    CsdNoticeRepository,
     GlobalInvoiceRepository,
     InvoiceRepository,
     MerchantRepository,
@@ -46,6 +48,8 @@ class UnitOfWork:
         self.api_keys = ApiKeyRepository(self.session)
         self.webhook_endpoints = WebhookEndpointRepository(self.session)
         self.webhook_deliveries = WebhookDeliveryRepository(self.session)
+        self.csd_notices = CsdNoticeRepository(self.session)
+        self.branding = BrandingRepository(self.session)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:

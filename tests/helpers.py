@@ -111,3 +111,30 @@ def solve(challenge_json: str) -> str:
     solution = altcha.solve_challenge(challenge, timeout=60)
     assert solution is not None
     return altcha.Payload(challenge, solution).to_base64()
+def renewed_csd(rfc: str, number: str, valid_from, valid_to, password: bytes = b"12345678a") -> tuple[bytes, bytes]:
+    """A CSD as SAT would issue it on renewal: the subject of the taxpayer's current test
+    certificate (tests/fixtures/sat/csd/<rfc>), a new RSA key, NoCertificado `number` (20
+    digits, the serial's bytes are their ASCII) and the given validity. Signed by itself:
+    neither the engine nor the sandbox PAC checks SAT's chain (services/cfdi/csd.py)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    current = x509.load_der_x509_certificate(csd_files(rfc)[0])
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(current.subject)
+        .issuer_name(current.issuer)
+        .public_key(key.public_key())
+        .serial_number(int.from_bytes(number.encode("ascii"), "big"))
+        .not_valid_before(valid_from)
+        .not_valid_after(valid_to)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                serialization.BestAvailableEncryption(password))
+    return cert.public_bytes(serialization.Encoding.DER), key_der

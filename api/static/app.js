@@ -175,15 +175,57 @@ function showStep(step) {
   $("lookup-button").hidden = step !== "ticket";
 }
 
-// --- merchant name ---------------------------------------------------------------------------
+// --- merchant name and brand -----------------------------------------------------------------
+
+const HEX_COLOR = /^#[0-9A-Fa-f]{6}$/;
+
+// White or near-black text on the accent colour, whichever contrasts more (WCAG relative
+// luminance), so a pale brand colour still leaves the heading readable.
+function inkFor(hex) {
+  const channel = (i) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  const luminance = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+  return (1.05 / (luminance + 0.05)) >= ((luminance + 0.05) / 0.05) ? "#ffffff" : "#1d2430";
+}
+
+// The page's Content-Security-Policy forbids inline styles (style-src 'self'): the accent
+// colour goes in through the CSSOM as a custom property, which the policy allows, and the
+// logo is an <img> from this origin (img-src 'self').
+function applyBranding(portal) {
+  const branding = portal.branding || {};
+  const displayName = branding.displayName || portal.merchantName;
+  $("merchant-name").textContent = displayName;
+  const legal = $("merchant-legal-name");
+  legal.textContent = portal.merchantName;
+  legal.hidden = displayName === portal.merchantName;
+  const root = document.documentElement.style;
+  if (branding.accentColor && HEX_COLOR.test(branding.accentColor)) {
+    root.setProperty("--brand", branding.accentColor);
+    root.setProperty("--brand-ink", inkFor(branding.accentColor));
+  } else {
+    root.removeProperty("--brand");
+    root.removeProperty("--brand-ink");
+  }
+  const logo = $("merchant-logo");
+  if (branding.logoUrl) {
+    logo.src = branding.logoUrl;
+    logo.alt = `Logotipo de ${displayName}`;
+    logo.hidden = false;
+  } else {
+    logo.removeAttribute("src");
+    logo.hidden = true;
+  }
+}
 
 async function loadPortal(companyNumber) {
   if (!/^\d+$/.test(companyNumber)) return null;
   try {
     const { portal } = await gql("Portal", { companyNumber });
     if (portal) {
-      $("merchant-name").textContent = portal.merchantName;
-      document.title = `Facturación · ${portal.merchantName}`;
+      applyBranding(portal);
+      document.title = `Facturación · ${(portal.branding && portal.branding.displayName) || portal.merchantName}`;
       if (!portal.selfInvoicingEnabled) {
         showAlert("ticket-error", "Este comercio no tiene activa la autofacturación en este momento.", "info");
       }

@@ -62,8 +62,8 @@ export const operations = {
     "document": "# SAT formas de pago (c_FormaPago), for a point of sale. Anonymous.\nquery PaymentForms {\n  paymentForms {\n    code\n    description\n  }\n}\n"
   },
   "Portal": {
-    "sha256": "8bbab8fdb93b9bbb7ff20813ba81088c3c738b3f795170aeabe7cd8333dccc7c",
-    "document": "# The merchant's public portal: its name heads the page. Anonymous.\nquery Portal($companyNumber: String!) {\n  portal(companyNumber: $companyNumber) {\n    companyNumber\n    merchantName\n    selfInvoicingEnabled\n  }\n}\n"
+    "sha256": "d6b471db40ab686996d7f45845bb5fe42c96c1d14b1c419e1113996621d159ba",
+    "document": "# The merchant's public portal: its name (or display name), logo and accent colour head\n# the page. Anonymous.\nquery Portal($companyNumber: String!) {\n  portal(companyNumber: $companyNumber) {\n    companyNumber\n    merchantName\n    selfInvoicingEnabled\n    branding {\n      displayName\n      accentColor\n      logoUrl\n    }\n  }\n}\n"
   },
   "ReadConstancia": {
     "sha256": "169a4063e4381cb1c18b01b5d6a016b65e60375cca242d6d46ec3e56d52be524",
@@ -104,6 +104,10 @@ export const operations = {
   "TicketLookup": {
     "sha256": "548665c46a5a5fae05379f5862d0867ec03acbd1df6a81540a145accc3787e28",
     "document": "# Find a ticket by the three data printed on it. Anonymous.\n# TicketNotInvoiceable.deadline is nullable while InvoiceableTicket.deadline is not, so one\n# of them must be aliased inside this selection set.\n# After a TicketChallenge, the same lookup again with $challenge: the solved ALTCHA payload.\nquery TicketLookup($companyNumber: String!, $reference: String!, $total: Decimal!, $challenge: String) {\n  ticket(companyNumber: $companyNumber, reference: $reference, total: $total, challenge: $challenge) {\n    __typename\n    ... on InvoiceableTicket {\n      reference\n      total\n      soldAt\n      deadline\n      merchantName\n      ticketToken\n      concepts {\n        description\n        quantity\n        amount\n      }\n    }\n    ... on TicketAlreadyInvoiced {\n      invoicedAt\n      maskedRfc\n      message\n    }\n    ... on TicketNotInvoiceable {\n      reason\n      cutoff: deadline\n      message\n    }\n    ... on TicketNotFound {\n      message\n      retryAfterSeconds\n    }\n    ... on TicketChallenge {\n      challenge\n      message\n    }\n  }\n}\n"
+  },
+  "UpdateBranding": {
+    "sha256": "7534137f3a3e7dcc0cb2d746b23c7ac7ac47277bfc60f4c8021135d356ae672c",
+    "document": "# The merchant's brand on its portal page and PDFs. Merchant token.\nmutation UpdateBranding($input: UpdateBrandingInput!) {\n  updateBranding(input: $input) {\n    __typename\n    ... on Branding {\n      displayName\n      accentColor\n      logoUrl\n    }\n    ... on InvalidSettings {\n      errors {\n        field\n        code\n        message\n      }\n    }\n  }\n}\n"
   },
   "UpdateGenericConcept": {
     "sha256": "83a68286aae0a29654259366a9e3e4300e917d825724b310131474de4f0aecc0",

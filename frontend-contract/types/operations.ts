@@ -65,7 +65,9 @@ export type CustomerInput = {
 export type ErrorCode =
   | 'CFDI_USE_INVALID'
   | 'CFDI_USE_NOT_ALLOWED'
+  | 'COLOR_INVALID'
   | 'CURSOR_INVALID'
+  | 'DISPLAY_NAME_INVALID'
   | 'DUPLICATE_REFERENCE'
   | 'EMAIL_INVALID'
   | 'EMAIL_TAKEN'
@@ -83,6 +85,8 @@ export type ErrorCode =
   | 'IVA_REQUIRED'
   | 'KEY_MISMATCH'
   | 'LINES_INVALID'
+  | 'LOGO_INVALID'
+  | 'LOGO_TOO_LARGE'
   | 'MONTHS_INVALID'
   | 'NAME_INVALID'
   | 'NAME_REQUIRED'
@@ -91,6 +95,7 @@ export type ErrorCode =
   | 'NOT_A_CONSTANCIA'
   | 'NOT_A_CSD'
   | 'NOT_A_PDF'
+  | 'NOT_BASE64'
   | 'NOT_FOUND'
   | 'NOT_POSITIVE'
   | 'OUT_OF_RANGE'
@@ -114,11 +119,14 @@ export type ErrorCode =
   | 'RFC_CHECK_DIGIT'
   | 'RFC_GENERIC_NOT_ALLOWED'
   | 'RFC_INVALID'
+  | 'RFC_MISMATCH'
   | 'RFC_REQUIRED'
   | 'SALE_NOT_CANCELLABLE'
   | 'SCOPES_REQUIRED'
   | 'SCOPE_NOT_HELD'
   | 'SERIES_FOLIO_TOO_LONG'
+  | 'SERIES_INVALID'
+  | 'SERIES_RESERVED'
   | 'TAX_DUPLICATED'
   | 'TAX_REGIME_INVALID'
   | 'TAX_REGIME_PERSON_TYPE'
@@ -198,6 +206,30 @@ export type RecordSaleInput = {
   soldAt?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
+export type RegisterMerchantInput = {
+  /** The CSD certificate (.cer, DER) in base64 */
+  certificate: Scalars['String']['input'];
+  email: Scalars['String']['input'];
+  /** The password of the CSD's .key (not the e.firma's) */
+  keyPassword: Scalars['String']['input'];
+  /** At least 10 characters */
+  password: Scalars['String']['input'];
+  /** The CSD private key (.key, encrypted DER) in base64 */
+  privateKey: Scalars['String']['input'];
+  /** c_RegimenFiscal, e.g. 601 or 612 */
+  taxRegime: Scalars['String']['input'];
+  /** LugarExpedicion: a c_CodigoPostal code */
+  zipCode: Scalars['String']['input'];
+};
+
+export type ReplaceCsdInput = {
+  /** The new CSD certificate (.cer, DER) in base64; same RFC */
+  certificate: Scalars['String']['input'];
+  keyPassword: Scalars['String']['input'];
+  /** The new CSD private key (.key, encrypted DER) in base64 */
+  privateKey: Scalars['String']['input'];
+};
+
 export type SaleLineInput = {
   description: Scalars['String']['input'];
   /** c_ClaveProdServ */
@@ -228,6 +260,15 @@ export type TaxInput = {
   rate?: InputMaybe<Scalars['Decimal']['input']>;
   /** IVA or IEPS */
   type: Scalars['String']['input'];
+};
+
+export type UpdateBrandingInput = {
+  /** #RRGGBB; "" removes it; null keeps it */
+  accentColor?: InputMaybe<Scalars['String']['input']>;
+  /** Up to 120 characters; "" removes it; null keeps it */
+  displayName?: InputMaybe<Scalars['String']['input']>;
+  /** PNG or SVG in base64, at most 200 kB; SVGs are sanitised (no scripts, event handlers nor external references); "" removes it; null keeps it */
+  logo?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type WebhookDeliveryStatus =
@@ -374,6 +415,15 @@ export type TaxInput = {
   rate?: string | null | undefined;
   /** IVA or IEPS */
   type: string;
+};
+
+export type UpdateBrandingInput = {
+  /** #RRGGBB; "" removes it; null keeps it */
+  accentColor?: string | null | undefined;
+  /** Up to 120 characters; "" removes it; null keeps it */
+  displayName?: string | null | undefined;
+  /** PNG or SVG in base64, at most 200 kB; SVGs are sanitised (no scripts, event handlers nor external references); "" removes it; null keeps it */
+  logo?: string | null | undefined;
 };
 
 export type WebhookDeliveryStatus =
@@ -529,7 +579,7 @@ export type PortalQueryVariables = Exact<{
 }>;
 
 
-export type PortalQuery = { portal: { companyNumber: string, merchantName: string, selfInvoicingEnabled: boolean } | null };
+export type PortalQuery = { portal: { companyNumber: string, merchantName: string, selfInvoicingEnabled: boolean, branding: { displayName: string | null, accentColor: string | null, logoUrl: string | null } | null } | null };
 
 export type ReadConstanciaMutationVariables = Exact<{
   file: string;
@@ -630,6 +680,16 @@ export type TicketLookupQuery = { ticket:
     | { __typename: 'TicketChallenge', challenge: string, message: string }
     | { __typename: 'TicketNotFound', message: string, retryAfterSeconds: number | null }
     | { __typename: 'TicketNotInvoiceable', reason: NotInvoiceableReason, message: string, cutoff: string | null }
+   };
+
+export type UpdateBrandingMutationVariables = Exact<{
+  input: UpdateBrandingInput;
+}>;
+
+
+export type UpdateBrandingMutation = { updateBranding:
+    | { __typename: 'Branding', displayName: string | null, accentColor: string | null, logoUrl: string | null }
+    | { __typename: 'InvalidSettings', errors: Array<{ field: string, code: string, message: string }> }
    };
 
 export type UpdateGenericConceptMutationVariables = Exact<{

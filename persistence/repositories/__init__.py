@@ -1,7 +1,9 @@
 """Repositories: all SQL lives here (CONVENTIONS 1), one module per aggregate."""
 from persistence.repositories.api_keys import ApiKeyRepository
 from persistence.repositories.base import Cursor, RepositoryBase
+from persistence.repositories.branding import BrandingRepository
 from persistence.repositories.counters import CounterRepository
+from persistence.repositories.csd_notices import CsdNoticeRepository
 from persistence.repositories.documents import GlobalInvoiceRepository, InvoiceRepository, StampedDocumentRepository
 from persistence.repositories.merchants import MerchantRepository
 from persistence.repositories.outbox import OutboxRepository
@@ -10,7 +12,8 @@ from persistence.repositories.throttle import ThrottleRepository
 from persistence.repositories.webhooks import WebhookDeliveryRepository, WebhookEndpointRepository
 
 __all__ = [
-    "ApiKeyRepository", "WebhookDeliveryRepository", "WebhookEndpointRepository",
-    "CounterRepository", "Cursor", "GlobalInvoiceRepository", "InvoiceRepository", "MerchantRepository",
+    "ApiKeyRepository", "BrandingRepository", "CounterRepository", "CsdNoticeRepository", "Cursor",
+    "GlobalInvoiceRepository", "InvoiceRepository", "MerchantRepository", "WebhookDeliveryRepository",
+    "WebhookEndpointRepository",
     "OutboxRepository", "RepositoryBase", "SaleRepository", "StampedDocumentRepository", "ThrottleRepository",
 ]

@@ -1,7 +1,9 @@
 """Merchants."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
 
 from persistence.repositories.base import RepositoryBase
 from persistence.tables import MerchantRow
@@ -21,3 +23,16 @@ class MerchantRepository(RepositoryBase[MerchantRow]):
     async def email_taken(self, email: str) -> bool:
         result = await self.session.execute(select(func.count()).where(MerchantRow.email == email))
         return bool(result.scalar_one())
+
+    async def certificates_expiring(
+        self, after: datetime, until: datetime, *, page_after: tuple[datetime, int] | None = None, limit: int = 200,
+    ) -> list[MerchantRow]:
+        """Merchants whose CSD expires in (after, until], soonest first, a page at a time
+        (keyset on (certificate_valid_to, id): the expiry sweep reads them all)."""
+        stmt = select(MerchantRow).where(MerchantRow.certificate_valid_to > after, MerchantRow.certificate_valid_to <= until)
+        if page_after is not None:
+            at, last_id = page_after
+            stmt = stmt.where(or_(MerchantRow.certificate_valid_to > at,
+                                  and_(MerchantRow.certificate_valid_to == at, MerchantRow.id > last_id)))
+        result = await self.session.execute(stmt.order_by(MerchantRow.certificate_valid_to, MerchantRow.id).limit(limit))
+        return list(result.scalars())

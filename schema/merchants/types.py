@@ -1,13 +1,17 @@
 """Strawberry types of the merchant: login, settings, generic concept, and their converters."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Optional, Union
 
 import strawberry
 
 from schema.fields import FieldError
+from services.merchants.branding import Branding as BrandingModel
+from services.merchants.branding import logo_url
+from services.merchants.models import Csd as CsdModel
 from services.merchants.models import Merchant as MerchantModel
+from services.merchants.models import csd_of
 
 
 @strawberry.type
@@ -52,6 +56,14 @@ class SelfInvoicingSettings:
     series: str = "AF"
 
 
+@strawberry.type(description="The merchant's Certificado de Sello Digital")
+class Csd:
+    serial_number: str = strawberry.field(description="NoCertificado (Anexo 20), 20 digits")
+    valid_from: datetime
+    valid_until: datetime
+    days_left: int = strawberry.field(description="Whole days until validUntil; negative once expired")
+
+
 @strawberry.type
 class Merchant:
     company_number: str
@@ -63,6 +75,7 @@ class Merchant:
     email: str = ""
     certificate_number: str = ""
     certificate_valid_to: Optional[datetime] = None
+    csd: Csd
 
 
 @strawberry.input
@@ -88,6 +101,83 @@ class GenericConceptInput:
 
 
 UpdateGenericConceptResult = Annotated[Union[GenericConcept, InvalidSettings], strawberry.union("UpdateGenericConceptResult")]
+
+
+@strawberry.input
+class RegisterMerchantInput:
+    email: str
+    password: str = strawberry.field(description="At least 10 characters")
+    certificate: str = strawberry.field(description="The CSD certificate (.cer, DER) in base64")
+    private_key: str = strawberry.field(description="The CSD private key (.key, encrypted DER) in base64")
+    key_password: str = strawberry.field(description="The password of the CSD's .key (not the e.firma's)")
+    tax_regime: str = strawberry.field(description="c_RegimenFiscal, e.g. 601 or 612")
+    zip_code: str = strawberry.field(description="LugarExpedicion: a c_CodigoPostal code")
+
+
+@strawberry.type
+class MerchantRegistered:
+    merchant: Merchant
+    token: str = strawberry.field(description="A merchant token, as login returns")
+
+
+@strawberry.type
+class InvalidMerchantData:
+    errors: list[FieldError]
+
+
+@strawberry.type
+class SignupThrottled:
+    message: str
+    retry_after_seconds: int
+
+
+RegisterMerchantResult = Annotated[
+    Union[MerchantRegistered, InvalidMerchantData, SignupThrottled], strawberry.union("RegisterMerchantResult")
+]
+
+
+@strawberry.input
+class ReplaceCsdInput:
+    certificate: str = strawberry.field(description="The new CSD certificate (.cer, DER) in base64; same RFC")
+    private_key: str = strawberry.field(description="The new CSD private key (.key, encrypted DER) in base64")
+    key_password: str
+
+
+@strawberry.type
+class CsdReplaced:
+    csd: Csd
+
+
+ReplaceCsdResult = Annotated[Union[CsdReplaced, InvalidMerchantData], strawberry.union("ReplaceCsdResult")]
+
+
+@strawberry.type(description="How the merchant's portal page and PDFs look")
+class Branding:
+    display_name: Optional[str] = strawberry.field(description="Trade name shown instead of the legal name; null: the legal name")
+    accent_color: Optional[str] = strawberry.field(description="#RRGGBB")
+    logo_url: Optional[str] = strawberry.field(description="The sanitised logo (PNG or SVG) served by this server")
+
+
+@strawberry.input
+class UpdateBrandingInput:
+    display_name: Optional[str] = strawberry.field(default=None, description="Up to 120 characters; \"\" removes it; null keeps it")
+    logo: Optional[str] = strawberry.field(
+        default=None, description="PNG or SVG in base64, at most 200 kB; SVGs are sanitised (no scripts, event handlers "
+        "nor external references); \"\" removes it; null keeps it")
+    accent_color: Optional[str] = strawberry.field(default=None, description="#RRGGBB; \"\" removes it; null keeps it")
+
+
+UpdateBrandingResult = Annotated[Union[Branding, InvalidSettings], strawberry.union("UpdateBrandingResult")]
+
+
+def to_branding(branding: BrandingModel, public_url: str, company_number: str) -> Branding:
+    return Branding(display_name=branding.display_name, accent_color=branding.accent_color,
+                    logo_url=logo_url(public_url, company_number, branding))
+
+
+def to_csd(csd: CsdModel) -> Csd:
+    return Csd(serial_number=csd.serial_number, valid_from=csd.valid_from, valid_until=csd.valid_until,
+               days_left=csd.days_left(datetime.now(UTC)))
 
 
 def to_generic_concept(m: MerchantModel) -> GenericConcept:
@@ -120,4 +210,5 @@ def to_merchant(m: MerchantModel) -> Merchant:
         email=m.email,
         certificate_number=m.certificate_number,
         certificate_valid_to=m.certificate_valid_to,
+        csd=to_csd(csd_of(m)),
     )

@@ -51,6 +51,7 @@ class PortalQuery:
             company_number=merchant.company_number,
             merchant_name=merchant.legal_name,
             self_invoicing_enabled=merchant.self_invoicing_enabled,
+            merchant_id=merchant.id,
         )
 
     @strawberry.field(

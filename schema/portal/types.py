@@ -9,7 +9,10 @@ from typing import Annotated, Optional, Union
 import strawberry
 
 from schema.catalogs.types import CatalogEntry
+from schema.context import Info
 from schema.fields import FieldError
+from schema.merchants.types import Branding, to_branding
+from services.merchants import branding as branding_service
 from schema.invoicing.types import Invoice, StampingFailed
 
 
@@ -18,6 +21,13 @@ class Portal:
     company_number: str
     merchant_name: str
     self_invoicing_enabled: bool
+    merchant_id: strawberry.Private[int]
+
+    @strawberry.field(description="The merchant's display name, accent colour and logo for this page")
+    async def branding(self, info: Info) -> Optional[Branding]:
+        services = info.context.services
+        found = await branding_service.get_branding(services.uow_factory, self.merchant_id)
+        return to_branding(found, services.public_url, self.company_number)
 
 
 @strawberry.type

@@ -11,6 +11,7 @@ import strawberry
 from schema.fields import FieldError
 from schema.invoicing.types import Invoice, to_invoice
 from schema.pagination import PageInfo
+from services.sales import qr
 from services.sales.service import SaleListing
 
 
@@ -58,6 +59,11 @@ class InvoicingData:
     reference: str
     total: Decimal
     portal_url: str = strawberry.field(description="Portal address with the three data filled in; printable as a QR code")
+
+    @strawberry.field(description="portalUrl as a QR code: a standalone SVG document a POS can print "
+                      "(error correction M, 4-module quiet zone). For a raster image: GET /qr/{companyNumber}.png")
+    def qr_svg(self) -> str:
+        return qr.qr_svg(self.portal_url)
 
 
 @strawberry.type

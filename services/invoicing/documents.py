@@ -2,6 +2,7 @@
 storage, and the download a signed link grants."""
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Literal
 
@@ -10,6 +11,7 @@ from persistence.uow import UnitOfWork
 from services.kernel.container import Services
 from services.kernel.results import Forbidden, NotFound
 from services.kernel.security import DOWNLOAD, TokenError
+from services.merchants import branding
 
 FileKind = Literal["xml", "pdf"]
 MEDIA_TYPES: dict[str, str] = {"xml": "application/xml", "pdf": "application/pdf"}
@@ -33,7 +35,13 @@ async def ensure_pdf(services: Services, row: InvoiceRow | GlobalInvoiceRow) -> 
     if row.pdf is not None:
         return row.pdf
     assert row.stamped_xml is not None and row.id is not None, "only a stamped document has a PDF"
-    pdf = await services.pdf.render(row.stamped_xml, row.sandbox)
+    # The merchant's brand as it is when the PDF is first rendered (then stored, as sent).
+    brand = await branding.get_branding(services.uow_factory, row.merchant_id)
+    logo = await branding.get_logo(services.uow_factory, row.merchant_id) if brand.logo_sha256 else None
+    pdf = await services.pdf.render(
+        row.stamped_xml, row.sandbox, merchant_display_name=brand.display_name,
+        merchant_logo=f"data:{logo.media_type};base64,{base64.b64encode(logo.body).decode()}" if logo else None,
+    )
     async with services.uow_factory(write=True) as uow:
         pdf = await _repository(uow, row).store_pdf(row.id, pdf)  # a concurrent render may have won: keep one
         await uow.commit()

@@ -91,6 +91,15 @@ class MerchantErrorCode(StrEnum):
     KEY_MISMATCH = "KEY_MISMATCH"
     WRONG_PASSWORD = "WRONG_PASSWORD"
     EXPIRED = "EXPIRED"
+    SERIES_INVALID = "SERIES_INVALID"  # cfdv40.xsd Comprobante@Serie
+    SERIES_RESERVED = "SERIES_RESERVED"  # the facturas globales' own series
+    # updateBranding
+    DISPLAY_NAME_INVALID = "DISPLAY_NAME_INVALID"
+    COLOR_INVALID = "COLOR_INVALID"
+    LOGO_TOO_LARGE = "LOGO_TOO_LARGE"
+    LOGO_INVALID = "LOGO_INVALID"
+    NOT_BASE64 = "NOT_BASE64"  # a .cer or .key sent over the API that is not base64
+    RFC_MISMATCH = "RFC_MISMATCH"  # replaceCsd: the new CSD belongs to another RFC
 
 
 class CancellationErrorCode(StrEnum):

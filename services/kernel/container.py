@@ -38,6 +38,7 @@ class Services:
     production: bool = False
     # True with a real PAC (fiscally valid CFDIs): API keys read af_live_, else af_test_.
     live_stamping: bool = False
+    allow_signup: bool = False  # registerMerchant (settings ALLOW_SIGNUP)
     mail_from: str = "facturas@autofactura.local"
     # Background sends of the outbox started by this process (services/outbox), kept so
     # they are not garbage-collected and so tests can wait for them; one sender at a time.

@@ -46,6 +46,8 @@ class Limits:
     per_login_client_email: int = 10
     per_login_client: int = 30
     login_email_burst: int = 10
+    # registerMerchant: attempts (accepted or not) per address per window.
+    per_signup_client: int = 10
 
 
 @dataclass(frozen=True)

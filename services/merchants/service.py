@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,7 +16,7 @@ from services.kernel.codes import MerchantErrorCode as Code
 from services.kernel.results import Invalid, invalid
 from services.kernel.security import MERCHANT, SecretBox, TokenService, hash_password, verify_password
 from services.kernel.challenge import Challenges
-from services.kernel.throttle import Admitted, ChallengeRequired, Refused, Throttle, admit, login_keys, wait_message
+from services.kernel.throttle import Admitted, ChallengeRequired, Refused, Throttle, admit, key, login_keys, wait_message
 from services.kernel.types import CsdMaterial, FieldProblem
 from services.merchants.models import Merchant, merchant_from_row
 
@@ -26,6 +28,10 @@ DEADLINE_DAYS_RANGE = (1, 365)
 KEY_PURPOSE = "csd-key"
 KEY_PASSWORD_PURPOSE = "csd-key-password"
 DEFAULT_SERIES = "AF"
+# Facturas globales take their folios from the series GL (services/global_invoice); a
+# self-invoice series of the same name would share that counter and leave gaps in both.
+RESERVED_SERIES = frozenset({"GL"})
+SERIES_MAX = 25
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,21 @@ class MerchantRegistration:
     key_password: str = field(repr=False)
     tax_regime: str
     zip_code: str
+
+
+# Which input a CSD problem points at (services/cfdi/csd.py codes): the API's field names.
+CSD_PROBLEM_FIELDS = {
+    Code.INVALID_CERTIFICATE: "certificate",
+    Code.NOT_A_CSD: "certificate",
+    Code.EXPIRED: "certificate",
+    Code.KEY_MISMATCH: "privateKey",
+    Code.WRONG_PASSWORD: "keyPassword",
+}
+
+
+def csd_problem(exc: CsdError) -> FieldProblem:
+    code = Code(exc.code)
+    return FieldProblem(CSD_PROBLEM_FIELDS.get(code, "certificate"), code, exc.message)
 
 
 def normalize_email(email: str) -> str:
@@ -59,9 +80,11 @@ async def register_merchant(uow_factory: UowFactory, box: SecretBox, reg: Mercha
         )
     info = None
     try:
-        info = load_csd(reg.certificate_der, reg.key_der, reg.key_password.encode())
+        # Decrypting the .key (PBKDF2) costs tens of milliseconds of CPU: off the event loop
+        # (CONVENTIONS 13), now that registerMerchant runs it inside the server.
+        info = await asyncio.to_thread(load_csd, reg.certificate_der, reg.key_der, reg.key_password.encode())
     except CsdError as exc:
-        problems.append(FieldProblem("csd", Code(exc.code), exc.message))
+        problems.append(csd_problem(exc))
     # CFDI40158 family: the régimen must exist and apply to the RFC's person type.
     if catalogs.tax_regime(reg.tax_regime) is None:
         problems.append(
@@ -268,6 +291,111 @@ async def update_generic_concept(
         merchant.generic_product_key = new_product
         merchant.generic_unit_key = new_unit
         merchant.generic_description = new_description
+        await uow.merchants.save(merchant)
+        await uow.commit()
+    return merchant_from_row(merchant)
+
+
+@dataclass(frozen=True)
+class SignedUp:
+    merchant: Merchant
+    session: Session
+
+
+@dataclass(frozen=True)
+class SignupThrottled:
+    message: str
+    retry_after_seconds: int
+
+
+def signup_key(client: str) -> str:
+    return key("su", client)
+
+
+async def sign_up(
+    uow_factory: UowFactory, box: SecretBox, tokens: TokenService, reg: MerchantRegistration, ttl: timedelta,
+    *, throttle: Throttle, client: str,
+) -> SignedUp | Invalid | SignupThrottled:
+    """Self-service registration (registerMerchant): exactly the checks and messages of
+    `autofactura merchant create` (register_merchant), and a merchant token. Every attempt,
+    accepted or not, counts against the client address (Limits.per_signup_client): each one
+    costs an argon2 hash and a CSD decryption, and accepted ones create accounts."""
+    now = datetime.now(UTC)
+    admission = await admit(throttle, now, hard={signup_key(client): throttle.limits.per_signup_client})
+    match admission:
+        case Refused(retry_after=wait):
+            return SignupThrottled(
+                f"Demasiados registros desde esta dirección. Intenta de nuevo en {max(1, -(-wait // 60))} minutos.", wait
+            )
+        case ChallengeRequired():
+            raise AssertionError("no burst limit was given")
+        case Admitted():
+            pass  # counted, never refunded: a successful signup is an attempt too
+    result = await register_merchant(uow_factory, box, reg)
+    if isinstance(result, Invalid):
+        return result
+    token, expires = tokens.issue(MERCHANT, str(result.id), ttl)
+    return SignedUp(result, Session(token, expires))
+
+
+MAX_UPLOAD_BYTES = 64 * 1024  # a SAT .cer is ~1.5 kB and a .key ~1.3 kB
+
+
+def decode_upload(field_name: str, text: str) -> bytes | FieldProblem:
+    """A .cer or .key sent over the API as base64 (standard alphabet, padding optional)."""
+    compact = "".join(text.split())
+    try:
+        data = base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        data = b""
+    if not data or len(data) > MAX_UPLOAD_BYTES:
+        kind = "certificado (.cer)" if field_name == "certificate" else "llave privada (.key)"
+        return FieldProblem(
+            field_name, Code.NOT_BASE64,
+            f"Envía el archivo de tu {kind} codificado en base64, tal como lo descargaste del SAT (hasta 64 kB).",
+        )
+    return data
+
+
+def decode_csd_files(certificate: str, private_key: str) -> tuple[bytes, bytes] | Invalid:
+    cer, key = decode_upload("certificate", certificate), decode_upload("privateKey", private_key)
+    problems = [p for p in (cer, key) if isinstance(p, FieldProblem)]
+    if problems:
+        return Invalid(tuple(problems))
+    assert isinstance(cer, bytes) and isinstance(key, bytes)
+    return cer, key
+
+
+def normalize_series(series: str) -> str:
+    """cfdv40.xsd declares Comprobante@Serie with xs:whiteSpace="collapse": what counts is
+    the value with surrounding blanks removed and inner runs folded to one space."""
+    return " ".join(series.split())
+
+
+async def update_series(uow_factory: UowFactory, merchant_id: int, series: str) -> Merchant | Invalid | None:
+    """The series of the merchant's next self-invoices. Folios are counted per merchant and
+    series (persistence/repositories/counters.py, counter folio:<merchant>:<series>), so
+    each series keeps its own gapless folios, and going back to an earlier series continues
+    where it stopped."""
+    value = normalize_series(series)
+    # Anexo 20 / cfdv40.xsd, Comprobante@Serie: xs:string, 1 to 25 characters, pattern
+    # [^|]{1,25} (the pipe separates the fields of the cadena original).
+    if not 1 <= len(value) <= SERIES_MAX or "|" in value or not value.isprintable():
+        return invalid(FieldProblem(
+            "series", Code.SERIES_INVALID,
+            f"La serie debe tener de 1 a {SERIES_MAX} caracteres visibles y no puede contener «|» "
+            "(Anexo 20, atributo Serie del comprobante).",
+        ))
+    if value in RESERVED_SERIES:
+        return invalid(FieldProblem(
+            "series", Code.SERIES_RESERVED,
+            f"La serie {value} está reservada para las facturas globales. Elige otra serie.",
+        ))
+    async with uow_factory(write=True) as uow:
+        merchant = await uow.merchants.by_id(merchant_id)
+        if merchant is None:
+            return None
+        merchant.series = value
         await uow.merchants.save(merchant)
         await uow.commit()
     return merchant_from_row(merchant)

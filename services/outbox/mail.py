@@ -387,6 +387,46 @@ def ticket_message(
     return message
 
 
+def csd_expiry_message(
+    to: str,
+    from_addr: str,
+    merchant_name: str,
+    rfc: str,
+    certificate_number: str,
+    valid_to: datetime,
+    days_left: int,
+) -> EmailMessage:
+    """"Tu CSD vence en N días": renew it at SAT and upload it (replaceCsd)."""
+    merchant, rfc, number = _one_line(merchant_name), _one_line(rfc), _one_line(certificate_number)
+    when = f"{valid_to:%d/%m/%Y}"
+    days = "1 día" if days_left == 1 else f"{days_left} días"
+    subject = f"Tu Certificado de Sello Digital vence en {days}"
+    message = _base_message(to, from_addr, merchant, subject, _domain(from_addr))
+    text = (
+        "Hola:\n\n"
+        f"El Certificado de Sello Digital (CSD) número {number} de {merchant} (RFC {rfc}) vence el {when}, "
+        f"en {days}. Después de esa fecha tus clientes no podrán facturar sus tickets.\n\n"
+        "Tramita un CSD nuevo en el portal del SAT (aplicación Certifica, con tu e.firma) y súbelo en "
+        "Autofactura (el .cer, el .key y la contraseña de la llave). Las facturas nuevas usarán el nuevo "
+        "certificado de inmediato.\n\n"
+        "Este correo se envió automáticamente; no respondas a este mensaje.\n"
+    )
+    e = html.escape
+    body = (
+        "<p>Hola:</p>\n"
+        f"<p>El Certificado de Sello Digital (CSD) número <strong>{e(number)}</strong> de <strong>{e(merchant)}</strong> "
+        f"(RFC {e(rfc)}) vence el <strong>{e(when)}</strong>, en {e(days)}. Después de esa fecha tus clientes no "
+        "podrán facturar sus tickets.</p>\n"
+        "<p>Tramita un CSD nuevo en el portal del SAT (aplicación Certifica, con tu e.firma) y súbelo en "
+        "Autofactura (el .cer, el .key y la contraseña de la llave). Las facturas nuevas usarán el nuevo "
+        "certificado de inmediato.</p>\n"
+        "<p style=\"color: #777; font-size: 12px;\">Este correo se envió automáticamente; no respondas a este mensaje.</p>"
+    )
+    message.set_content(text)
+    message.add_alternative(_html_page(subject, body), subtype="html")
+    return message
+
+
 def format_amount(total: Decimal) -> str:
     """$1,234.50 MXN (Mexican convention: comma thousands, point decimals)."""
     if not isinstance(total, Decimal):

@@ -42,6 +42,16 @@ def kick(services: Services) -> None:
 async def _build(services: Services, msg: OutboxMessageRow):
     # ref_id comes from our own outbox row (trusted), not from a caller.
     async with services.uow_factory() as uow:
+        if msg.kind == OutboxKind.CSD_EXPIRY:
+            notice = await uow.csd_notices.by_id(msg.ref_id)
+            assert notice is not None
+            owner = await uow.merchants.by_id(notice.merchant_id)
+            assert owner is not None
+            return mail.csd_expiry_message(
+                to=msg.recipient, from_addr=services.mail_from, merchant_name=owner.legal_name, rfc=owner.rfc,
+                certificate_number=notice.certificate_number, valid_to=notice.valid_to,
+                days_left=max(0, (notice.valid_to - notice.created_at).days),
+            )
         if msg.kind == OutboxKind.INVOICE:
             row = await uow.invoices.by_id(msg.ref_id)
             assert row is not None

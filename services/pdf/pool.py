@@ -26,8 +26,9 @@ def _warm_up() -> None:
     engine()
 
 
-def _render(xml: bytes, sandbox: bool, merchant_display_name: str | None) -> bytes:
-    return render_invoice_pdf(xml, sandbox=sandbox, merchant_display_name=merchant_display_name)
+def _render(xml: bytes, sandbox: bool, merchant_display_name: str | None, merchant_logo: str | None = None) -> bytes:
+    return render_invoice_pdf(xml, sandbox=sandbox, merchant_display_name=merchant_display_name,
+                              merchant_logo=merchant_logo)
 
 
 def _pid() -> int:
@@ -66,12 +67,14 @@ class PdfRenderer:
         # only runs once its worker's initializer (the warm-up) has returned.
         await asyncio.gather(*(loop.run_in_executor(pool, _pid) for _ in range(self.workers)))
 
-    async def render(self, xml: bytes, sandbox: bool = False, merchant_display_name: str | None = None) -> bytes:
-        """PDF bytes for a stamped CFDI; raises services.pdf.render.PdfRenderError."""
+    async def render(self, xml: bytes, sandbox: bool = False, merchant_display_name: str | None = None,
+                     merchant_logo: str | None = None) -> bytes:
+        """PDF bytes for a stamped CFDI; raises services.pdf.render.PdfRenderError.
+        `merchant_logo`: a data:image/png or data:image/svg+xml base64 URI."""
         if self.inline:
-            return await asyncio.to_thread(_render, xml, sandbox, merchant_display_name)
+            return await asyncio.to_thread(_render, xml, sandbox, merchant_display_name, merchant_logo)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool(), _render, xml, sandbox, merchant_display_name)
+        return await loop.run_in_executor(self._pool(), _render, xml, sandbox, merchant_display_name, merchant_logo)
 
     async def worker_pids(self) -> set[int]:
         """Process ids that run renders (this process's id when inline): for tests/health."""

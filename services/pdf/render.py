@@ -53,6 +53,8 @@ VERIFY_URL = "https://verificacfdi.facturaelectronica.sat.gob.mx/default.aspx"
 _TEST_CSD_PREFIX = "30001000000"
 
 SANDBOX_LEGEND = "SANDBOX — SIN VALIDEZ FISCAL"
+# The only data: URIs the fetcher opens: the merchant's logo, sanitised when it was uploaded.
+LOGO_DATA_PREFIXES = ("data:image/png;base64,", "data:image/svg+xml;base64,")
 
 _TAX_NAMES = {"001": "ISR", "002": "IVA", "003": "IEPS"}
 
@@ -230,6 +232,7 @@ class InvoiceView:
     qr_url: str
     qr_svg: str
     sandbox: bool
+    logo_src: str | None = None  # the merchant's sanitised logo as a data: URI (services/merchants/branding.py)
     sandbox_legend: str = SANDBOX_LEGEND
 
 
@@ -315,7 +318,8 @@ def _qr_svg(url: str) -> str:
     )
 
 
-def build_view(xml: bytes, *, sandbox: bool = False, merchant_display_name: str | None = None) -> InvoiceView:
+def build_view(xml: bytes, *, sandbox: bool = False, merchant_display_name: str | None = None,
+               merchant_logo: str | None = None) -> InvoiceView:
     root = _parse(xml)
     emisor = _one(root, "cfdi:Emisor", "Emisor")
     receptor = _one(root, "cfdi:Receptor", "Receptor")
@@ -394,6 +398,7 @@ def build_view(xml: bytes, *, sandbox: bool = False, merchant_display_name: str 
         tfd_cadena=tfd_cadena(tfd),
         qr_url=url,
         qr_svg=_qr_svg(url),
+        logo_src=merchant_logo if merchant_logo and merchant_logo.startswith(LOGO_DATA_PREFIXES) else None,
         sandbox=sandbox or no_certificado.startswith(_TEST_CSD_PREFIX),
     )
 
@@ -413,9 +418,10 @@ def _jinja() -> Environment:
     return env
 
 
-def render_invoice_html(xml: bytes, *, sandbox: bool = False, merchant_display_name: str | None = None) -> str:
+def render_invoice_html(xml: bytes, *, sandbox: bool = False, merchant_display_name: str | None = None,
+                        merchant_logo: str | None = None) -> str:
     """The HTML that render_invoice_pdf lays out (handy for tests and previews)."""
-    view = build_view(xml, sandbox=sandbox, merchant_display_name=merchant_display_name)
+    view = build_view(xml, sandbox=sandbox, merchant_display_name=merchant_display_name, merchant_logo=merchant_logo)
     return _jinja().get_template("invoice.html").render(inv=view)
 
 
@@ -483,11 +489,13 @@ def _local_fetcher():
 
     class LocalFetcher(URLFetcher):
         def fetch(self, url, headers=None):
+            if url.startswith(LOGO_DATA_PREFIXES):
+                return super().fetch(url, headers)  # the merchant's logo, inlined by build_view
             if not url.startswith(allowed) or ".." in url:
                 raise ValueError(f"recurso no permitido en la representación impresa: {url}")
             return super().fetch(url, headers)
 
-    return LocalFetcher(allowed_protocols={"file"})
+    return LocalFetcher(allowed_protocols={"file", "data"})
 
 
 _engine: _Engine | None = None
@@ -510,13 +518,14 @@ def layout_invoice(xml: bytes, *, sandbox: bool = False, merchant_display_name: 
     return engine().layout(html)
 
 
-def render_invoice_pdf(xml: bytes, *, sandbox: bool = False, merchant_display_name: str | None = None) -> bytes:
+def render_invoice_pdf(xml: bytes, *, sandbox: bool = False, merchant_display_name: str | None = None,
+                       merchant_logo: str | None = None) -> bytes:
     """PDF bytes of the printed representation of a stamped CFDI 4.0.
 
     Same input, same bytes: the PDF dates come from the FechaTimbrado and its /ID from
     a hash of its content. Raises PdfRenderError (code: invalid_xml, not_cfdi40,
     incomplete_cfdi, cfdi_not_stamped, invalid_amount) for XML it cannot print.
     """
-    view = build_view(xml, sandbox=sandbox, merchant_display_name=merchant_display_name)
+    view = build_view(xml, sandbox=sandbox, merchant_display_name=merchant_display_name, merchant_logo=merchant_logo)
     html = _jinja().get_template("invoice.html").render(inv=view)
     return engine().write_pdf(html, view.timbrado_epoch)
