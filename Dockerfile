@@ -21,5 +21,6 @@ ENV ENV=production \
     VAR_DIR=/app/var \
     DATABASE_URL=sqlite+aiosqlite:////app/var/autofactura.db
 EXPOSE 8000
-# In production set JWT_SECRET, ENCRYPTION_SECRET, PUBLIC_URL and DATABASE_URL (PostgreSQL).
+# In production set JWT_SECRET, ENCRYPTION_SECRET, PUBLIC_URL, DATABASE_URL (PostgreSQL) and the PAC:
+# PAC=finkok|sw, PAC_USERNAME/PAC_PASSWORD or PAC_TOKEN, PAC_ENVIRONMENT=production (PAC=sandbox is refused).
 CMD ["sh", "-c", "autofactura migrate && exec autofactura serve --host 0.0.0.0 --port 8000 --workers ${WORKERS:-2}"]

@@ -59,7 +59,7 @@ def build_services(settings: Settings, engine=None, *, pdf_inline: bool = False)
         production=settings.is_production,
         live_stamping=settings.pac != "sandbox",
         allow_signup=settings.signup_allowed,
-        pac=build_pac(settings.pac, settings.var_dir / "pac", settings.pac_timeout_seconds),
+        pac=pac_from_settings(settings),
         pdf=PdfRenderer(workers=settings.pdf_workers, inline=pdf_inline),
         mailer=build_mailer(
             host=settings.smtp_host, port=settings.smtp_port, use_tls=settings.smtp_tls,
@@ -72,6 +72,14 @@ def build_services(settings: Settings, engine=None, *, pdf_inline: bool = False)
         mail_from=settings.mail_from,
     )
     return services
+
+
+def pac_from_settings(settings: Settings):
+    return build_pac(
+        settings.pac, settings.var_dir / "pac", settings.pac_timeout_seconds, username=settings.pac_username,
+        password=settings.pac_password, token=settings.pac_token, environment=settings.pac_environment,
+        url=settings.pac_url,
+    )
 
 
 class GraphQLView(PersistedOperations, GraphQL):

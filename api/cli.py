@@ -1,4 +1,5 @@
-"""The `autofactura` command: migrate, serve, merchant create, demo, export-schema."""
+"""The `autofactura` command: migrate, serve, merchant create, demo, export-schema, pac check,
+pac emulate, worker."""
 from __future__ import annotations
 
 import argparse
@@ -130,6 +131,74 @@ def _export_schema(args) -> int:
     return 0
 
 
+def _pac_check(_args) -> int:
+    """One authenticated call to the configured PAC; prints its answer; 0 when the
+    credentials work, 1 when the PAC refused them or could not be reached."""
+    from api.app import pac_from_settings
+    from services.stamping import StampingError
+
+    settings = get_settings()
+    target = settings.pac_url or settings.pac_environment
+    print(f"PAC={settings.pac} ({target})")
+
+    async def run() -> int:
+        pac = pac_from_settings(settings)
+        try:
+            print(await pac.check())
+            return 0
+        except StampingError as exc:
+            detail = f" [{exc.pac_code}: {exc.pac_message}]" if exc.pac_code or exc.pac_message else ""
+            print(f"Error [{exc.code}]{' (reintentable)' if exc.retryable else ''}: {exc.message}{detail}",
+                  file=sys.stderr)
+            return 1
+        finally:
+            await pac.aclose()
+
+    return asyncio.run(run())
+
+
+def _pac_emulate(args) -> int:
+    """A local Finkok or SW emulator (development): 127.0.0.1 only."""
+    from services.stamping.emulator import EmulatorServer, EmulatorState
+
+    state = EmulatorState(Path(args.state_dir))
+    if args.username:
+        state.users = {args.username: args.password}
+    if args.token:
+        state.tokens = {args.token}
+    server = EmulatorServer(args.kind, state, port=args.port)
+    print(f"Emulador de {args.kind} en {server.url} (usuario {next(iter(state.users))}); "
+          f"PAC={args.kind} PAC_URL={server.url}", flush=True)
+    server.serve_forever()
+    return 0
+
+
+def _worker(args) -> int:
+    """The background process: PENDING stamps past their lease, cancellations waiting for
+    SAT, the e-mail outbox. --once: one sweep, print what it did, exit."""
+    import logging
+
+    from api.app import build_services
+    from services.worker.service import run_forever, run_once
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+
+    async def run() -> int:
+        services = build_services(settings, pdf_inline=True)
+        try:
+            if args.once:
+                sweep = await run_once(services)
+                print(f"worker: {sweep.summary()}")
+                return 0
+            await run_forever(services, args.every)
+            return 0
+        finally:
+            await services.dispose()
+
+    return asyncio.run(run())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="autofactura", description="Autofacturación CFDI 4.0")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -161,6 +230,22 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--output", default="frontend-contract/schema.graphql")
     export.add_argument("--check", action="store_true", help="exit 1 when the file differs from the code")
     export.set_defaults(func=_export_schema)
+
+    pac = sub.add_parser("pac", help="the PAC (stamping service)").add_subparsers(dest="action", required=True)
+    pac.add_parser("check", help="one authenticated call to the configured PAC").set_defaults(func=_pac_check)
+    emulate = pac.add_parser("emulate", help="run a local emulator of a PAC's protocol (development, tests)")
+    emulate.add_argument("--kind", choices=["finkok", "sw"], required=True)
+    emulate.add_argument("--port", type=int, default=0, help="0: a free port chosen by the system")
+    emulate.add_argument("--username", default="demo@example.com")
+    emulate.add_argument("--password", default="demo-password")
+    emulate.add_argument("--token", default="demo-token", help="SW account token accepted")
+    emulate.add_argument("--state-dir", default="var/pac-emulator")
+    emulate.set_defaults(func=_pac_emulate)
+
+    worker = sub.add_parser("worker", help="background duties: pending stamps, cancellations, e-mail")
+    worker.add_argument("--once", action="store_true", help="one sweep, then exit")
+    worker.add_argument("--every", type=float, default=30.0, help="seconds between sweeps")
+    worker.set_defaults(func=_worker)
 
     args = parser.parse_args(argv)
     return args.func(args)

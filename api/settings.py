@@ -41,8 +41,16 @@ class Settings(BaseSettings):
     # Encrypts the merchants' CSD private keys and their passwords at rest.
     encryption_secret: str = ""
 
-    pac: Literal["sandbox"] = "sandbox"
+    # The PAC (issue 11): sandbox (embedded, no fiscal validity) | finkok | sw.
+    pac: Literal["sandbox", "finkok", "sw"] = "sandbox"
+    pac_username: str = ""  # Finkok user, or SW user (with PAC_PASSWORD)
+    pac_password: str = ""
+    pac_token: str = ""  # SW account token (instead of user and password)
+    pac_environment: Literal["test", "production"] = "test"  # the PAC's demo or production host
+    pac_url: str = ""  # overrides the host: a proxy, or `autofactura pac emulate`
     pac_timeout_seconds: float = 30.0
+    # A production deployment with the sandbox issues invoices with no fiscal validity.
+    allow_sandbox_in_production: bool = False
     pdf_workers: int = 2
 
     smtp_host: str = ""
@@ -90,7 +98,18 @@ class Settings(BaseSettings):
                 raise ValueError(f"ALTCHA_HMAC_KEY must be at least {_MIN_SECRET_LEN} characters in production")
             if self.database_url == DEFAULT_SQLITE_URL:
                 pass  # allowed: an embedded single-node deployment
-        else:
+            if self.pac == "sandbox" and not self.allow_sandbox_in_production:
+                raise ValueError(
+                    "PAC=sandbox issues invoices with no fiscal validity: set PAC=finkok or PAC=sw in production "
+                    "(or ALLOW_SANDBOX_IN_PRODUCTION=true for a demo)"
+                )
+        if self.pac == "finkok" and not (self.pac_username and self.pac_password):
+            raise ValueError("PAC=finkok needs PAC_USERNAME and PAC_PASSWORD")
+        if self.pac == "sw" and not (self.pac_token or (self.pac_username and self.pac_password)):
+            raise ValueError("PAC=sw needs PAC_TOKEN, or PAC_USERNAME and PAC_PASSWORD")
+        if self.pac_timeout_seconds <= 0:
+            raise ValueError("PAC_TIMEOUT_SECONDS must be positive")
+        if self.env != "production":
             kept = _kept_dev_secrets(self.var_dir)
             if not self.jwt_secret:
                 self.jwt_secret = kept["jwt_secret"]

@@ -39,6 +39,7 @@ class OutboxStatus(StrEnum):
 
 class OutboxKind(StrEnum):
     INVOICE = "invoice"  # the XML and PDF after stamping; ref_id is an invoice id
+    CANCELLATION = "cancellation"  # the invoice was cancelled at SAT; ref_id is an invoice id
     TICKET = "ticket"  # the portal link when a sale is recorded; ref_id is a sale id
     CSD_EXPIRY = "csd_expiry"  # the merchant's CSD expires soon; ref_id is a csd_expiry_notice id
 
@@ -166,6 +167,10 @@ class InvoiceRow(StampedDocument, table=True):
     cancellation_reason: str | None = Field(default=None, max_length=2)
     replacement_uuid: str | None = Field(default=None, max_length=36)
     cancelled_at: datetime | None = None
+    # SAT's acuse of the cancellation request (through the PAC), and why a requested
+    # cancellation did not happen (the receiver rejected it: back to ISSUED).
+    cancellation_acuse: bytes | None = Field(default=None, sa_type=LargeBinary, nullable=True)
+    cancellation_note: str | None = Field(default=None, max_length=300)
 
 
 class GlobalInvoiceRow(StampedDocument, table=True):
@@ -186,6 +191,25 @@ class GlobalInvoiceRow(StampedDocument, table=True):
     months: str = Field(max_length=2)  # c_Meses
     year: int
     sale_count: int
+
+
+class PacCallRow(SQLModel, table=True):
+    """Every call to the PAC, for the merchant's audit (issue 11): what was asked
+    (operation, the SHA-256 of the sealed CFDI), what came back (OK, the PAC's code or a
+    PacErrorCode) and how long it took."""
+
+    __tablename__ = "pac_call"
+    __table_args__ = (Index("ix_pac_call_merchant_at", "merchant_id", "at", "id"),)
+    id: int | None = Field(default=None, sa_column=Column(_BigId, primary_key=True, autoincrement=True))
+    merchant_id: int = Field(foreign_key="merchant.id")
+    document_kind: str = Field(max_length=20)  # invoice | global_invoice
+    document_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    operation: str = Field(max_length=40)
+    document_hash: str | None = Field(default=None, max_length=64)
+    uuid: str | None = Field(default=None, max_length=36)
+    outcome: str = Field(max_length=40)
+    duration_ms: int
+    at: datetime
 
 
 class OutboxMessageRow(SQLModel, table=True):

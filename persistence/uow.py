@@ -22,6 +22,7 @@ from persistence.repositories import (
     InvoiceRepository,
     MerchantRepository,
     OutboxRepository,
+    PacCallRepository,
     SaleRepository,
     ThrottleRepository,
     WebhookDeliveryRepository,
@@ -50,6 +51,7 @@ class UnitOfWork:
         self.webhook_deliveries = WebhookDeliveryRepository(self.session)
         self.csd_notices = CsdNoticeRepository(self.session)
         self.branding = BrandingRepository(self.session)
+        self.pac_calls = PacCallRepository(self.session)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:

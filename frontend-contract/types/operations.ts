@@ -189,6 +189,20 @@ export type NotInvoiceableReason =
   | 'IN_GLOBAL_INVOICE'
   | 'SELF_INVOICING_DISABLED';
 
+/** Why a call to the PAC failed */
+export type PacErrorCode =
+  | 'CANCEL_REFUSED'
+  | 'CANCEL_THROTTLED'
+  | 'CFDI_REFUSED'
+  | 'CSD_CANNOT_SIGN'
+  | 'PAC_BAD_ANSWER'
+  | 'PAC_CREDENTIALS'
+  | 'PAC_ERROR'
+  | 'PAC_TIMEOUT'
+  | 'PAC_UNAVAILABLE'
+  | 'SAT_UNAVAILABLE'
+  | 'STAMP_NOT_READY';
+
 export type PersonType =
   | 'MORAL'
   | 'PHYSICAL';

@@ -7,6 +7,7 @@ from persistence.repositories.csd_notices import CsdNoticeRepository
 from persistence.repositories.documents import GlobalInvoiceRepository, InvoiceRepository, StampedDocumentRepository
 from persistence.repositories.merchants import MerchantRepository
 from persistence.repositories.outbox import OutboxRepository
+from persistence.repositories.pac_calls import PacCallRepository
 from persistence.repositories.sales import SaleRepository
 from persistence.repositories.throttle import ThrottleRepository
 from persistence.repositories.webhooks import WebhookDeliveryRepository, WebhookEndpointRepository
@@ -15,5 +16,5 @@ __all__ = [
     "ApiKeyRepository", "BrandingRepository", "CounterRepository", "CsdNoticeRepository", "Cursor",
     "GlobalInvoiceRepository", "InvoiceRepository", "MerchantRepository", "WebhookDeliveryRepository",
     "WebhookEndpointRepository",
-    "OutboxRepository", "RepositoryBase", "SaleRepository", "StampedDocumentRepository", "ThrottleRepository",
+    "OutboxRepository", "PacCallRepository", "RepositoryBase", "SaleRepository", "StampedDocumentRepository", "ThrottleRepository",
 ]

@@ -23,7 +23,10 @@ class StampedDocumentRepository(RepositoryBase[D], Generic[D]):
     def _without_files(self):
         """The XML and PDF columns are large: lists and lookups never need them."""
         m = self.model
-        return (defer(m.signed_xml), defer(m.stamped_xml), defer(m.pdf))
+        large = [defer(m.signed_xml), defer(m.stamped_xml), defer(m.pdf)]
+        if hasattr(m, "cancellation_acuse"):
+            large.append(defer(m.cancellation_acuse))
+        return tuple(large)
 
     async def by_public_id(self, public_id: str) -> D | None:
         result = await self.session.execute(select(self.model).where(self.model.public_id == public_id))
@@ -59,14 +62,51 @@ class StampedDocumentRepository(RepositoryBase[D], Generic[D]):
             .execution_options(synchronize_session=False)
         )
 
-    async def keep_sealed(self, row_id: int, signed_xml: bytes, document_hash: str) -> None:
-        """Keep the signed XML on the PENDING row: a retry re-sends exactly these bytes."""
+    async def forget_sealed(self, row_id: int) -> None:
+        """Drop the signed XML of a PENDING row, once the PAC confirmed it never stamped
+        it (services/invoicing/issuing.py): the next seal makes new bytes."""
         m = self.model
         await self.session.execute(
-            update(m).where(m.id == row_id)
+            update(m).where(m.id == row_id, m.status == DocumentStatus.PENDING)
+            .values(signed_xml=None, document_hash=None, updated_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
+        )
+
+    async def pending_past_lease(self, now: datetime, max_attempts: int, limit: int) -> list[int]:
+        """PENDING documents nobody holds (their lease expired): the worker finishes them."""
+        m = self.model
+        result = await self.session.execute(
+            select(m.id).where(m.status == DocumentStatus.PENDING, or_(m.lease_until.is_(None), m.lease_until < now),
+                               m.attempts < max_attempts)
+            .order_by(m.id).limit(limit)
+        )
+        return list(result.scalars())
+
+    async def try_lease_status(self, row_id: int, status: str, now: datetime, until: datetime) -> bool:
+        """Take a document in `status` for a while (the worker's claim): a conditional
+        UPDATE on the lease column, so two workers never take the same row."""
+        m = self.model
+        result = await self.session.execute(
+            update(m)
+            .where(m.id == row_id, m.status == status, or_(m.lease_until.is_(None), m.lease_until < now))
+            .values(lease_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+    async def keep_sealed(self, row_id: int, signed_xml: bytes, document_hash: str) -> bytes:
+        """Keep the signed XML on the PENDING row: a retry re-sends exactly these bytes.
+        Compare-and-set on an empty signed_xml: if another process kept its own seal
+        first (a lease that expired mid-flight), those bytes win and are returned, so
+        two different documents are never sent for one folio."""
+        m = self.model
+        await self.session.execute(
+            update(m).where(m.id == row_id, m.signed_xml.is_(None))
             .values(signed_xml=signed_xml, document_hash=document_hash, updated_at=datetime.now(UTC))
             .execution_options(synchronize_session=False)
         )
+        result = await self.session.execute(select(m.signed_xml).where(m.id == row_id))
+        return result.scalar_one()
 
     async def mark_issued(self, row_id: int, uuid: str, stamped_xml: bytes, stamped_at: datetime, sandbox: bool) -> D:
         m = self.model
@@ -122,6 +162,48 @@ class InvoiceRepository(StampedDocumentRepository[InvoiceRow]):
             .options(*self._without_files())
         )
         return result.scalar_one_or_none()
+
+    async def cancellation_pending_due(self, now: datetime, limit: int) -> list[int]:
+        result = await self.session.execute(
+            select(InvoiceRow.id).where(
+                InvoiceRow.status == DocumentStatus.CANCELLATION_PENDING,
+                or_(InvoiceRow.lease_until.is_(None), InvoiceRow.lease_until < now),
+            ).order_by(InvoiceRow.id).limit(limit)
+        )
+        return list(result.scalars())
+
+    async def cancellation_outcome(
+        self, invoice_id: int, status: DocumentStatus, *, cancelled_at: datetime | None, note: str | None,
+        acuse: bytes | None, now: datetime,
+    ) -> bool:
+        """Move a CANCELLATION_PENDING invoice to CANCELLED or back to ISSUED (the
+        receiver rejected); compare-and-set so the sale changes once."""
+        values = dict(status=status, cancelled_at=cancelled_at, cancellation_note=note, lease_until=None,
+                      updated_at=now)
+        if acuse is not None:
+            values["cancellation_acuse"] = acuse
+        if status == DocumentStatus.ISSUED:
+            values.update(cancellation_reason=None, replacement_uuid=None)
+        result = await self.session.execute(
+            update(InvoiceRow)
+            .where(InvoiceRow.id == invoice_id, InvoiceRow.status == DocumentStatus.CANCELLATION_PENDING)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+    async def keep_acuse(self, invoice_id: int, acuse: bytes) -> None:
+        await self.session.execute(
+            update(InvoiceRow).where(InvoiceRow.id == invoice_id).values(cancellation_acuse=acuse)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def replace_pdf(self, row_id: int, pdf: bytes) -> None:
+        """Store a re-rendered PDF (a cancelled invoice's, with the CANCELADO mark)."""
+        await self.session.execute(
+            update(InvoiceRow).where(InvoiceRow.id == row_id).values(pdf=pdf)
+            .execution_options(synchronize_session=False)
+        )
 
     async def record_cancellation(
         self, invoice_id: int, status: DocumentStatus, reason: str, replacement_uuid: str | None,

@@ -9,6 +9,16 @@ CFDI catalogue c_MotivoCancelacion published with Anexo 20):
   04 operación nominativa relacionada en una factura global: no FolioSustitucion (the
   PAC refuses one).
 
+With a real PAC (issue 11) the request is signed with the merchant's CSD (SAT's
+Cancelacion, built by satcfdi in services/cfdi/satcfdi_adapter.py) and the PAC answers
+SAT's per-UUID code: 201 requested, 202 requested before (both: SAT has it). Whether SAT
+then waits for the receiver follows services/cancellation/rules.py (over $1,000, not
+PUBLICO EN GENERAL, not cancelled by the next business day ...): if so the invoice is
+CANCELLATION_PENDING and the worker (services/worker) asks SAT's status until Cancelado
+or "Solicitud rechazada" (back to ISSUED, with the reason kept in cancellation_note).
+A cancelled invoice's PDF is re-printed with a CANCELADO mark and the customer is told
+by e-mail (outbox). Every PAC call is kept in pac_call.
+
 What it changes, only once the PAC answers:
 - "Cancelado": the invoice becomes CANCELLED. Its sale, with motive 03 (the sale did not
   happen), becomes CANCELLED: the ticket then answers CANCELLED. With 01, 02 or 04 the
@@ -24,19 +34,30 @@ compare-and-set on the invoice's status, so two concurrent cancellations move th
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from persistence.tables import DocumentStatus, SaleStatus
+from persistence.tables import DocumentStatus, InvoiceRow, MerchantRow, OutboxKind, SaleStatus
+from persistence.uow import UnitOfWork
+from services import catalogs
+from services.cancellation.rules import needs_acceptance
+from services.cfdi.satcfdi_adapter import signed_cancellation
+from services.invoicing import documents, issuing
 from services.invoicing.views import InvoiceView, invoice_view
+from services.kernel.money import from_cents
+from services.merchants.service import csd_material
+from services.outbox import service as outbox
+from services.stamping import audit
 from services.kernel.codes import CancellationErrorCode as Code
+from services.kernel.codes import PacErrorCode
 from services.kernel.container import Services
 from services.kernel.results import Invalid
 from services.kernel.types import FieldProblem
 from services.stamping import CANCELLATION_REASONS, StampingError
-from services.stamping.base import STATUS_CANCELLED
+from services.stamping.base import CANCELLATION_REJECTED, STATUS_CANCELLED, STATUS_REQUESTED
 from services.webhooks import service as webhooks
 from services.webhooks.models import WebhookEvent
 from services.webhooks.payloads import invoice_data
@@ -52,6 +73,13 @@ RETRYABLE_TEXT = (
     "Intenta cancelarla de nuevo en unos minutos."
 )
 REJECTED_TEXT = "El servicio de timbrado rechazó la cancelación ({code}); la factura sigue vigente. {detail}"
+CSD_CANNOT_SIGN = (
+    "No se pudo firmar la solicitud de cancelación con el certificado (CSD) del comercio; revisa que el CSD "
+    "registrado esté vigente. La factura sigue vigente."
+)
+RECEIVER_REJECTED = "El receptor rechazó la cancelación ante el SAT; la factura sigue vigente."
+#: how long the worker waits between two questions to SAT about one cancellation
+POLL_EVERY = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -63,6 +91,8 @@ class Cancelled:
 class CancellationFailed:
     message: str
     retryable: bool
+    code: str | None = None  # services.kernel.codes.PacErrorCode when the PAC failed
+    pac_code: str | None = None  # SAT's / the PAC's own code (205, 708, 798 ...)
 
 
 def _input_problems(reason: str, replacement_uuid: str | None) -> list[FieldProblem]:
@@ -93,7 +123,8 @@ def _input_problems(reason: str, replacement_uuid: str | None) -> list[FieldProb
 
 
 async def cancel_invoice(
-    services: Services, merchant_id: int, public_id: str, reason: str, replacement_uuid: str | None
+    services: Services, merchant_id: int, public_id: str, reason: str, replacement_uuid: str | None,
+    *, now: datetime | None = None,
 ) -> Cancelled | Invalid | CancellationFailed:
     reason = (reason or "").strip()
     replacement_uuid = (replacement_uuid or "").strip().upper() or None
@@ -136,35 +167,135 @@ async def cancel_invoice(
                 "La factura sustituta debe estar timbrada y vigente (no pendiente ni cancelada).",
             ),))
 
-    try:
-        result = await services.pac.cancel(invoice.uuid, merchant.rfc, reason, replacement_uuid)
-    except StampingError as exc:
-        log.warning("cancellation failed for invoice %s: %r", invoice.public_id, exc)
-        if exc.retryable:
-            return CancellationFailed(RETRYABLE_TEXT, True)
-        return CancellationFailed(REJECTED_TEXT.format(code=exc.code, detail=exc.message).strip(), False)
+    now = datetime.now(UTC) if now is None else now
+    signed = None
+    if not services.pac.is_sandbox:
+        # SAT's Cancelacion signed with the merchant's CSD (RSA: off the event loop).
+        csd = csd_material(services.box, merchant)
+        local = now.astimezone(catalogs.time_zone_for(merchant.zip_code)).replace(tzinfo=None)
+        try:
+            signed = await asyncio.to_thread(
+                signed_cancellation, csd.certificate_der, csd.private_key_der, csd.password, invoice.uuid, reason,
+                replacement_uuid, local)
+        except Exception as exc:  # the CSD cannot sign (satcfdi/cryptography errors): nothing was sent
+            log.warning("cannot sign the cancellation of %s: %r", invoice.public_id, exc)
+            return CancellationFailed(CSD_CANNOT_SIGN, False, PacErrorCode.CSD_CANNOT_SIGN)
+    with audit.collect() as calls:
+        try:
+            # The sandbox needs no signed request (and keeps its older call shape).
+            extra = {"signed_request": signed} if signed is not None else {}
+            result = await services.pac.cancel(invoice.uuid, merchant.rfc, reason, replacement_uuid, **extra)
+        except StampingError as exc:
+            log.warning("cancellation failed for invoice %s: %r", invoice.public_id, exc)
+            await issuing.save_calls(services, merchant_id, "invoice", invoice.id, list(calls))
+            if exc.retryable:
+                return CancellationFailed(RETRYABLE_TEXT, True, str(exc.code), exc.pac_code)
+            detail = f"{exc.message} {exc.pac_message or ''}".strip()
+            return CancellationFailed(REJECTED_TEXT.format(code=exc.pac_code or exc.code, detail=detail).strip(), False,
+                                      str(exc.code), exc.pac_code)
+    await issuing.save_calls(services, merchant_id, "invoice", invoice.id, list(calls))
 
-    now = datetime.now(UTC)
-    done = result.status == STATUS_CANCELLED
+    if result.status == STATUS_REQUESTED:  # SAT has the request: does it wait for the receiver?
+        zone = catalogs.time_zone_for(merchant.zip_code)
+        waits = needs_acceptance(
+            total=from_cents(invoice.total_cents), rfc_receptor=invoice.customer_rfc, tipo="I",
+            issued_at=invoice.issued_at or now, now=now, zone=zone)
+        done = not waits
+    else:
+        done = result.status == STATUS_CANCELLED
     reason = result.reason or reason  # "previamente cancelado": the PAC keeps the first motive
     async with services.uow_factory(write=True) as uow:
         moved = await uow.invoices.record_cancellation(
             invoice.id, DocumentStatus.CANCELLED if done else DocumentStatus.CANCELLATION_PENDING, reason,
             result.replacement_uuid if result.replacement_uuid is not None else replacement_uuid,
-            result.cancelled_at if done else None, now,
+            (result.cancelled_at or now) if done else None, now,
         )
+        if result.acuse:
+            await uow.invoices.keep_acuse(invoice.id, result.acuse)
         if moved and done:
-            # Only a sale this invoice still holds (INVOICED) changes.
-            target = SaleStatus.CANCELLED if reason == OPERATION_NOT_DONE else SaleStatus.OPEN
-            await uow.sales.move_status(merchant_id, invoice.sale_id, SaleStatus.INVOICED, target)
-        if moved:
-            moved_row = await uow.invoices.by_id(invoice.id)
-            assert moved_row is not None
-            event = WebhookEvent.INVOICE_CANCELLED if done else WebhookEvent.INVOICE_CANCELLATION_PENDING
-            hooks = await webhooks.enqueue(uow, merchant_id, event, invoice_data(moved_row), now=now)
+            await _cancelled(uow, merchant_id, invoice, reason)
+        elif moved:
+            pending = await uow.invoices.by_id(invoice.id)
+            assert pending is not None
+            await webhooks.enqueue(uow, merchant_id, WebhookEvent.INVOICE_CANCELLATION_PENDING, invoice_data(pending), now=now)
         await uow.commit()
         fresh = await uow.invoices.by_id(invoice.id)
     assert fresh is not None
-    if moved and hooks:
+    if moved and done:
+        await _after_cancelled(services, fresh)
+    elif moved:
         webhooks.kick(services)
     return Cancelled(invoice_view(services, fresh))
+
+
+async def _cancelled(uow: UnitOfWork, merchant_id: int, invoice: InvoiceRow, reason: str | None) -> None:
+    """In the transaction that makes the invoice CANCELLED: its sale moves (only a sale
+    this invoice still holds, INVOICED) and the customer's e-mail is queued."""
+    target = SaleStatus.CANCELLED if reason == OPERATION_NOT_DONE else SaleStatus.OPEN
+    await uow.sales.move_status(merchant_id, invoice.sale_id, SaleStatus.INVOICED, target)
+    assert invoice.id is not None
+    if invoice.customer_email:
+        await outbox.enqueue(uow, OutboxKind.CANCELLATION, invoice.customer_email, invoice.id)
+    cancelled = await uow.invoices.by_id(invoice.id)  # as this transaction left it: CANCELLED
+    assert cancelled is not None
+    await webhooks.enqueue(uow, merchant_id, WebhookEvent.INVOICE_CANCELLED, invoice_data(cancelled))
+
+
+async def _after_cancelled(services: Services, invoice: InvoiceRow) -> None:
+    """The stored PDF is re-printed with the CANCELADO mark; then the e-mail goes out."""
+    try:
+        if invoice.stamped_xml is not None:
+            await documents.rerender_cancelled(services, invoice)
+    except Exception:  # the cancellation stands; the PDF is re-printed on the next read
+        log.exception("could not re-render the cancelled invoice %s", invoice.public_id)
+    if invoice.customer_email:
+        outbox.kick(services)
+    webhooks.kick(services)
+
+
+async def follow_pending(services: Services, invoice_id: int, *, now: datetime | None = None) -> str | None:
+    """The worker's duty for a CANCELLATION_PENDING invoice: ask SAT (through the PAC)
+    and move it to CANCELLED (Estado Cancelado: accepted, or 3 business days of silence)
+    or back to ISSUED (EstatusCancelacion "Solicitud rechazada"); otherwise ask again
+    after POLL_EVERY. Claimed with the lease column, so two workers never ask twice.
+    Returns the new status, "waiting", or None when another worker holds it."""
+    now = datetime.now(UTC) if now is None else now
+    async with services.uow_factory(write=True) as uow:
+        if not await uow.invoices.try_lease_status(invoice_id, DocumentStatus.CANCELLATION_PENDING, now,
+                                                   now + POLL_EVERY):
+            return None
+        await uow.commit()
+    async with services.uow_factory() as uow:
+        invoice = await uow.invoices.by_id(invoice_id)
+        merchant: MerchantRow | None = await uow.merchants.by_id(invoice.merchant_id) if invoice else None
+    assert invoice is not None and merchant is not None and invoice.uuid is not None
+    with audit.collect() as calls:
+        try:
+            status = await services.pac.status(
+                invoice.uuid, merchant.rfc, rfc_receptor=invoice.customer_rfc,
+                total=str(from_cents(invoice.total_cents)))
+        except StampingError as exc:
+            log.warning("SAT status of %s failed: %r", invoice.uuid, exc)
+            status = None
+    await issuing.save_calls(services, merchant.id or 0, "invoice", invoice_id, list(calls))
+    if status is None:
+        return "waiting"
+    if status.status == STATUS_CANCELLED:
+        async with services.uow_factory(write=True) as uow:
+            moved = await uow.invoices.cancellation_outcome(
+                invoice_id, DocumentStatus.CANCELLED, cancelled_at=status.cancelled_at or now, note=None, acuse=None,
+                now=now)
+            if moved:
+                await _cancelled(uow, invoice.merchant_id, invoice, invoice.cancellation_reason)
+            await uow.commit()
+            fresh = await uow.invoices.by_id(invoice_id)
+        if moved and fresh is not None:
+            await _after_cancelled(services, fresh)
+        return DocumentStatus.CANCELLED
+    if status.cancellation_status == CANCELLATION_REJECTED:
+        async with services.uow_factory(write=True) as uow:
+            await uow.invoices.cancellation_outcome(
+                invoice_id, DocumentStatus.ISSUED, cancelled_at=None, note=RECEIVER_REJECTED, acuse=None, now=now)
+            await uow.commit()
+        return DocumentStatus.ISSUED
+    return "waiting"

@@ -133,3 +133,24 @@ def seal_tree(root: etree._Element, cadena: str, key: rsa.RSAPrivateKey) -> None
 
 def tree_bytes(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def signed_cancellation(
+    certificate_der: bytes, private_key_der: bytes, password: bytes, uuid: str, reason: str,
+    replacement_uuid: str | None, issued_at: datetime,
+) -> bytes:
+    """SAT's cancellation request (`Cancelacion`, namespace http://cancelacfd.sat.gob.mx)
+    for one UUID, signed with the issuer's CSD: satcfdi's `satcfdi.create.cancela.
+    cancelacion` builds the element and its enveloped XMLDSig signature, which is what
+    Finkok's cancel_signature and SW's /cfdi33/cancel/xml expect. Blocking (RSA): run it
+    in a thread. `issued_at` is the request's Fecha (local time, no offset)."""
+    from satcfdi.create.cancela import cancelacion
+    from satcfdi.models import Signer
+
+    signer = Signer.load(certificate=certificate_der, key=private_key_der, password=password)
+    request = cancelacion.Cancelacion(
+        emisor=signer,
+        folios=cancelacion.Folio(uuid=uuid, motivo=reason, folio_sustitucion=replacement_uuid),
+        fecha=issued_at.replace(tzinfo=None, microsecond=0),
+    )
+    return request.xml_bytes(xml_declaration=True)

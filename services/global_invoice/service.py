@@ -31,7 +31,7 @@ from persistence.uow import UnitOfWork
 from services import catalogs
 from services.cfdi.engine import build_signed_global_cfdi
 from services.invoicing import issuing
-from services.invoicing.issuing import LEASE, StampFailed
+from services.invoicing.issuing import StampFailed, lease_for
 from services.invoicing.views import GlobalInvoiceView, global_invoice_view
 from services.kernel.container import Services
 from services.kernel.money import from_cents
@@ -121,7 +121,7 @@ async def _claim(services: Services, merchant: MerchantRow, periodicity: str, mo
                 row = await uow.global_invoices.add(GlobalInvoiceRow(
                     public_id="g" + secrets.token_hex(15), merchant_id=merchant.id, series=GLOBAL_SERIES,
                     folio=folio, periodicity=periodicity, months=months, year=year, status=DocumentStatus.PENDING,
-                    total_cents=0, sale_count=0, lease_until=now + LEASE, attempts=1,
+                    total_cents=0, sale_count=0, lease_until=now + lease_for(services), attempts=1,
                     created_at=now, updated_at=now,
                 ))
                 assert row.id is not None
@@ -188,3 +188,21 @@ async def _seal_and_stamp(services: Services, merchant: MerchantRow, row: Global
 
 
 # The list of facturas globales: services.invoicing.service.list_global_invoices.
+
+
+async def finish_pending(services: Services, global_invoice_id: int) -> GlobalResult | None:
+    """The worker's duty: finish a PENDING factura global nobody holds (its lease
+    expired), as a retry would (services/invoicing/issuing.py: the same bytes, or ask the
+    PAC before a new seal). None when another process took it first."""
+    now = datetime.now(UTC)
+    async with services.uow_factory(write=True) as uow:
+        if not await uow.global_invoices.try_lease(global_invoice_id, now, now + lease_for(services)):
+            return None
+        await uow.commit()
+    async with services.uow_factory() as uow:
+        row = await uow.global_invoices.by_id(global_invoice_id)
+        assert row is not None
+        merchant = await uow.merchants.by_id(row.merchant_id)
+    assert merchant is not None
+    start, end = period_bounds(row.periodicity, row.months, row.year, catalogs.time_zone_for(merchant.zip_code))
+    return await _seal_and_stamp(services, merchant, row, start, end)

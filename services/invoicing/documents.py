@@ -30,20 +30,37 @@ def _repository(uow: UnitOfWork, row: InvoiceRow | GlobalInvoiceRow):
     return uow.global_invoices if isinstance(row, GlobalInvoiceRow) else uow.invoices
 
 
+async def _render(services: Services, row: InvoiceRow | GlobalInvoiceRow, *, cancelled: bool) -> bytes:
+    """The PDF with the merchant's brand as it is now (then stored, as sent)."""
+    assert row.stamped_xml is not None
+    brand = await branding.get_branding(services.uow_factory, row.merchant_id)
+    logo = await branding.get_logo(services.uow_factory, row.merchant_id) if brand.logo_sha256 else None
+    return await services.pdf.render(
+        row.stamped_xml, row.sandbox, merchant_display_name=brand.display_name,
+        merchant_logo=f"data:{logo.media_type};base64,{base64.b64encode(logo.body).decode()}" if logo else None,
+        cancelled=cancelled,
+    )
+
+
 async def ensure_pdf(services: Services, row: InvoiceRow | GlobalInvoiceRow) -> bytes:
     """The stored PDF, or render it (off the event loop) and store it."""
     if row.pdf is not None:
         return row.pdf
     assert row.stamped_xml is not None and row.id is not None, "only a stamped document has a PDF"
-    # The merchant's brand as it is when the PDF is first rendered (then stored, as sent).
-    brand = await branding.get_branding(services.uow_factory, row.merchant_id)
-    logo = await branding.get_logo(services.uow_factory, row.merchant_id) if brand.logo_sha256 else None
-    pdf = await services.pdf.render(
-        row.stamped_xml, row.sandbox, merchant_display_name=brand.display_name,
-        merchant_logo=f"data:{logo.media_type};base64,{base64.b64encode(logo.body).decode()}" if logo else None,
-    )
+    pdf = await _render(services, row, cancelled=isinstance(row, InvoiceRow) and row.status == "CANCELLED")
     async with services.uow_factory(write=True) as uow:
         pdf = await _repository(uow, row).store_pdf(row.id, pdf)  # a concurrent render may have won: keep one
+        await uow.commit()
+    row.pdf = pdf
+    return pdf
+
+
+async def rerender_cancelled(services: Services, row: InvoiceRow) -> bytes:
+    """Re-print a cancelled invoice's stored PDF with the CANCELADO mark (issue 11)."""
+    assert row.stamped_xml is not None and row.id is not None
+    pdf = await _render(services, row, cancelled=True)
+    async with services.uow_factory(write=True) as uow:
+        await uow.invoices.replace_pdf(row.id, pdf)
         await uow.commit()
     row.pdf = pdf
     return pdf

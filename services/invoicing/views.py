@@ -39,6 +39,8 @@ class InvoiceView:
     cancelled_at: datetime | None
     created_at: datetime
     downloads: Downloads
+    # Why a requested cancellation did not happen (SAT: the receiver rejected it).
+    cancellation_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ def invoice_view(services: Services, row: InvoiceRow) -> InvoiceView:
         customer_rfc=row.customer_rfc, customer_name=row.customer_name, sandbox=row.sandbox,
         cancellation_reason=row.cancellation_reason, replacement_uuid=row.replacement_uuid,
         cancelled_at=row.cancelled_at, created_at=row.created_at, downloads=downloads(services, row),
+        cancellation_note=row.cancellation_note,
     )
 
 

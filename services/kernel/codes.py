@@ -158,6 +158,24 @@ class ConstanciaErrorCode(StrEnum):
     NOT_A_CONSTANCIA = "NOT_A_CONSTANCIA"
 
 
+class PacErrorCode(StrEnum):
+    """Why a call to a real PAC failed (services/stamping): StampingError.code and the
+    audit log's outcome. Not FieldProblem codes (no input field is wrong), so not in
+    DOMAIN_CODES; GraphQL shows them only inside a StampFailed's message for now."""
+
+    PAC_TIMEOUT = "PAC_TIMEOUT"  # no answer in PAC_TIMEOUT_SECONDS (retryable; may have stamped)
+    PAC_UNAVAILABLE = "PAC_UNAVAILABLE"  # connection refused/reset, HTTP 5xx (retryable)
+    PAC_BAD_ANSWER = "PAC_BAD_ANSWER"  # an answer we cannot read (retryable; may have stamped)
+    SAT_UNAVAILABLE = "SAT_UNAVAILABLE"  # Finkok 708: SAT unreachable, retry later
+    PAC_CREDENTIALS = "PAC_CREDENTIALS"  # Finkok 300 / SW 401: PAC_USERNAME, PAC_PASSWORD or PAC_TOKEN wrong
+    CFDI_REFUSED = "CFDI_REFUSED"  # 301/302/303/304/305/306/401/705/707: the document is refused
+    STAMP_NOT_READY = "STAMP_NOT_READY"  # 307 and the PAC cannot hand the earlier stamp yet (retryable)
+    CANCEL_REFUSED = "CANCEL_REFUSED"  # 203, 205, 207, 208, no_cancelable, 711 ...
+    CANCEL_THROTTLED = "CANCEL_THROTTLED"  # 798/799: earlier request pending or too many requests
+    PAC_ERROR = "PAC_ERROR"  # anything else the PAC answered
+    CSD_CANNOT_SIGN = "CSD_CANNOT_SIGN"  # the merchant's CSD could not sign the cancellation request
+
+
 class PaginationErrorCode(StrEnum):
     CURSOR_INVALID = "CURSOR_INVALID"
 

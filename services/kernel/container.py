@@ -46,5 +46,7 @@ class Services:
     mail_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def dispose(self) -> None:
-        """Close the database pool (the PDF pool is closed by the app's lifespan)."""
+        """Close the database pool and the PAC's connections (the PDF pool is closed by
+        the app's lifespan)."""
+        await self.pac.aclose()
         await self.engine.dispose()

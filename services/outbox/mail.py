@@ -296,40 +296,99 @@ def invoice_message(
     xml_bytes: bytes,
     pdf_name: str,
     pdf_bytes: bytes,
+    sandbox: bool = False,
 ) -> EmailMessage:
-    """"Tu factura" with the CFDI attached as application/xml and its PDF as application/pdf."""
+    """"Tu factura" with the CFDI attached as application/xml and its PDF as application/pdf.
+
+    `sandbox`: stamped by the sandbox PAC (or the local emulator): the mail says so in its
+    subject and body and never says the XML counts before SAT (issue 11)."""
     merchant, folio, uuid = _one_line(merchant_name), _one_line(series_folio), _one_line(uuid).upper()
     xml_name, pdf_name = _filename(xml_name, ".xml"), _filename(pdf_name, ".pdf")
     subject = f"Tu factura {folio} de {merchant}" if folio else f"Tu factura de {merchant}"
+    if sandbox:
+        subject = f"{SANDBOX_SUBJECT_PREFIX} {subject}"
     message = _base_message(to, from_addr, merchant, subject, _domain(from_addr))
 
     folio_line = f"Serie y folio: {folio}\n" if folio else ""
+    xml_text = SANDBOX_XML_TEXT if sandbox else "el comprobante fiscal en XML; guárdalo, es el que vale ante el SAT."
+    warning = f"{SANDBOX_WARNING}\n\n" if sandbox else ""
+    verify = "" if sandbox else f"Puedes comprobar la factura en el portal del SAT: {SAT_VERIFICATION_URL}\n\n"
     text = (
         "Hola:\n\n"
+        f"{warning}"
         f"Te enviamos la factura electrónica (CFDI 4.0) de tu compra en {merchant}.\n\n"
         f"{folio_line}"
         f"Folio fiscal (UUID): {uuid}\n\n"
         "Van dos archivos adjuntos:\n"
-        f"- {xml_name}: el comprobante fiscal en XML; guárdalo, es el que vale ante el SAT.\n"
+        f"- {xml_name}: {xml_text}\n"
         f"- {pdf_name}: la representación impresa en PDF.\n\n"
-        f"Puedes comprobar la factura en el portal del SAT: {SAT_VERIFICATION_URL}\n\n"
+        f"{verify}"
         "Este correo se envió automáticamente; no respondas a este mensaje.\n"
     )
     e = html.escape
     folio_html = f"<li>Serie y folio: <strong>{e(folio)}</strong></li>" if folio else ""
+    warning_html = f"<p style=\"color: #c81e1e;\"><strong>{e(SANDBOX_WARNING)}</strong></p>\n" if sandbox else ""
+    verify_html = "" if sandbox else (
+        f"<p>Puedes comprobar la factura en el <a href=\"{e(SAT_VERIFICATION_URL)}\">portal del SAT</a>.</p>\n")
     body = (
         "<p>Hola:</p>\n"
+        f"{warning_html}"
         f"<p>Te enviamos la factura electrónica (CFDI 4.0) de tu compra en <strong>{e(merchant)}</strong>.</p>\n"
         f"<ul>{folio_html}<li>Folio fiscal (UUID): <strong>{e(uuid)}</strong></li></ul>\n"
         "<p>Van dos archivos adjuntos:</p>\n"
-        f"<ul><li><strong>{e(xml_name)}</strong>: el comprobante fiscal en XML; guárdalo, es el que vale ante el SAT.</li>"
+        f"<ul><li><strong>{e(xml_name)}</strong>: {e(xml_text)}</li>"
         f"<li><strong>{e(pdf_name)}</strong>: la representación impresa en PDF.</li></ul>\n"
-        f"<p>Puedes comprobar la factura en el <a href=\"{e(SAT_VERIFICATION_URL)}\">portal del SAT</a>.</p>\n"
+        f"{verify_html}"
         "<p style=\"color: #777; font-size: 12px;\">Este correo se envió automáticamente; no respondas a este mensaje.</p>"
     )
     message.set_content(text)
     message.add_alternative(_html_page(subject, body), subtype="html")
     message.add_attachment(bytes(xml_bytes), maintype="application", subtype="xml", filename=xml_name)
+    message.add_attachment(bytes(pdf_bytes), maintype="application", subtype="pdf", filename=pdf_name)
+    return message
+
+
+SANDBOX_SUBJECT_PREFIX = "[PRUEBA SIN VALIDEZ FISCAL]"
+SANDBOX_WARNING = (
+    "Esta factura es de PRUEBA: se timbró con un PAC de pruebas (sandbox) y NO tiene validez fiscal; "
+    "el SAT no la reconoce. Pide al comercio tu factura timbrada por un PAC autorizado."
+)
+SANDBOX_XML_TEXT = "el comprobante en XML, de prueba y sin validez fiscal."
+
+
+def cancellation_message(
+    to: str | Iterable[str],
+    from_addr: str,
+    merchant_name: str,
+    series_folio: str,
+    uuid: str,
+    pdf_name: str,
+    pdf_bytes: bytes,
+    sandbox: bool = False,
+) -> EmailMessage:
+    """"Tu factura fue cancelada": the customer learns the CFDI was cancelled at SAT, with
+    the PDF re-printed with its CANCELADO mark."""
+    merchant, folio, uuid = _one_line(merchant_name), _one_line(series_folio), _one_line(uuid).upper()
+    pdf_name = _filename(pdf_name, ".pdf")
+    subject = f"Factura {folio} de {merchant} cancelada" if folio else f"Factura de {merchant} cancelada"
+    if sandbox:
+        subject = f"{SANDBOX_SUBJECT_PREFIX} {subject}"
+    message = _base_message(to, from_addr, merchant, subject, _domain(from_addr))
+    warning = f"{SANDBOX_WARNING}\n\n" if sandbox else ""
+    text = (
+        "Hola:\n\n"
+        f"{warning}"
+        f"{merchant} canceló ante el SAT la factura electrónica (CFDI 4.0) de tu compra.\n\n"
+        + (f"Serie y folio: {folio}\n" if folio else "")
+        + f"Folio fiscal (UUID): {uuid}\n\n"
+        "Ya no es válida para deducir ni acreditar impuestos. Si necesitas una factura nueva, pídesela al comercio.\n"
+        f"Adjuntamos la representación impresa con la marca CANCELADO ({pdf_name}).\n\n"
+        "Este correo se envió automáticamente; no respondas a este mensaje.\n"
+    )
+    e = html.escape
+    body = "".join(f"<p>{e(line)}</p>\n" for line in text.strip().split("\n\n"))
+    message.set_content(text)
+    message.add_alternative(_html_page(subject, body), subtype="html")
     message.add_attachment(bytes(pdf_bytes), maintype="application", subtype="pdf", filename=pdf_name)
     return message
 

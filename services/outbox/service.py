@@ -52,7 +52,7 @@ async def _build(services: Services, msg: OutboxMessageRow):
                 certificate_number=notice.certificate_number, valid_to=notice.valid_to,
                 days_left=max(0, (notice.valid_to - notice.created_at).days),
             )
-        if msg.kind == OutboxKind.INVOICE:
+        if msg.kind in (OutboxKind.INVOICE, OutboxKind.CANCELLATION):
             row = await uow.invoices.by_id(msg.ref_id)
             assert row is not None
             merchant = await uow.merchants.by_id(row.merchant_id)
@@ -67,7 +67,14 @@ async def _build(services: Services, msg: OutboxMessageRow):
             to=msg.recipient, from_addr=services.mail_from, merchant_name=merchant.legal_name,
             series_folio=f"{row.series}{row.folio}", uuid=row.uuid,
             xml_name=documents.file_name(merchant.rfc, row, "xml"), xml_bytes=row.stamped_xml,
-            pdf_name=documents.file_name(merchant.rfc, row, "pdf"), pdf_bytes=pdf,
+            pdf_name=documents.file_name(merchant.rfc, row, "pdf"), pdf_bytes=pdf, sandbox=row.sandbox,
+        )
+    if msg.kind == OutboxKind.CANCELLATION:
+        pdf = await documents.ensure_pdf(services, row)
+        return mail.cancellation_message(
+            to=msg.recipient, from_addr=services.mail_from, merchant_name=merchant.legal_name,
+            series_folio=f"{row.series}{row.folio}", uuid=row.uuid,
+            pdf_name=documents.file_name(merchant.rfc, row, "pdf"), pdf_bytes=pdf, sandbox=row.sandbox,
         )
     total = from_cents(sale.total_cents)
     return mail.ticket_message(

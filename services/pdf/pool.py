@@ -26,9 +26,10 @@ def _warm_up() -> None:
     engine()
 
 
-def _render(xml: bytes, sandbox: bool, merchant_display_name: str | None, merchant_logo: str | None = None) -> bytes:
+def _render(xml: bytes, sandbox: bool, merchant_display_name: str | None, merchant_logo: str | None = None,
+            cancelled: bool = False) -> bytes:
     return render_invoice_pdf(xml, sandbox=sandbox, merchant_display_name=merchant_display_name,
-                              merchant_logo=merchant_logo)
+                              merchant_logo=merchant_logo, cancelled=cancelled)
 
 
 def _pid() -> int:
@@ -68,13 +69,15 @@ class PdfRenderer:
         await asyncio.gather(*(loop.run_in_executor(pool, _pid) for _ in range(self.workers)))
 
     async def render(self, xml: bytes, sandbox: bool = False, merchant_display_name: str | None = None,
-                     merchant_logo: str | None = None) -> bytes:
+                     merchant_logo: str | None = None, cancelled: bool = False) -> bytes:
         """PDF bytes for a stamped CFDI; raises services.pdf.render.PdfRenderError.
-        `merchant_logo`: a data:image/png or data:image/svg+xml base64 URI."""
+        `merchant_logo`: a data:image/png or data:image/svg+xml base64 URI.
+        `cancelled`: printed with a CANCELADO mark (the CFDI was cancelled at SAT)."""
         if self.inline:
-            return await asyncio.to_thread(_render, xml, sandbox, merchant_display_name, merchant_logo)
+            return await asyncio.to_thread(_render, xml, sandbox, merchant_display_name, merchant_logo, cancelled)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool(), _render, xml, sandbox, merchant_display_name, merchant_logo)
+        return await loop.run_in_executor(
+            self._pool(), _render, xml, sandbox, merchant_display_name, merchant_logo, cancelled)
 
     async def worker_pids(self) -> set[int]:
         """Process ids that run renders (this process's id when inline): for tests/health."""

@@ -234,6 +234,7 @@ class InvoiceView:
     sandbox: bool
     logo_src: str | None = None  # the merchant's sanitised logo as a data: URI (services/merchants/branding.py)
     sandbox_legend: str = SANDBOX_LEGEND
+    cancelled: bool = False  # cancelled at SAT: printed with a CANCELADO mark
 
 
 def _parse(xml: bytes) -> etree._Element:
@@ -319,7 +320,7 @@ def _qr_svg(url: str) -> str:
 
 
 def build_view(xml: bytes, *, sandbox: bool = False, merchant_display_name: str | None = None,
-               merchant_logo: str | None = None) -> InvoiceView:
+               merchant_logo: str | None = None, cancelled: bool = False) -> InvoiceView:
     root = _parse(xml)
     emisor = _one(root, "cfdi:Emisor", "Emisor")
     receptor = _one(root, "cfdi:Receptor", "Receptor")
@@ -400,6 +401,7 @@ def build_view(xml: bytes, *, sandbox: bool = False, merchant_display_name: str 
         qr_svg=_qr_svg(url),
         logo_src=merchant_logo if merchant_logo and merchant_logo.startswith(LOGO_DATA_PREFIXES) else None,
         sandbox=sandbox or no_certificado.startswith(_TEST_CSD_PREFIX),
+        cancelled=cancelled,
     )
 
 
@@ -419,9 +421,10 @@ def _jinja() -> Environment:
 
 
 def render_invoice_html(xml: bytes, *, sandbox: bool = False, merchant_display_name: str | None = None,
-                        merchant_logo: str | None = None) -> str:
+                        merchant_logo: str | None = None, cancelled: bool = False) -> str:
     """The HTML that render_invoice_pdf lays out (handy for tests and previews)."""
-    view = build_view(xml, sandbox=sandbox, merchant_display_name=merchant_display_name, merchant_logo=merchant_logo)
+    view = build_view(xml, sandbox=sandbox, merchant_display_name=merchant_display_name, merchant_logo=merchant_logo,
+                      cancelled=cancelled)
     return _jinja().get_template("invoice.html").render(inv=view)
 
 
@@ -519,13 +522,14 @@ def layout_invoice(xml: bytes, *, sandbox: bool = False, merchant_display_name: 
 
 
 def render_invoice_pdf(xml: bytes, *, sandbox: bool = False, merchant_display_name: str | None = None,
-                       merchant_logo: str | None = None) -> bytes:
+                       merchant_logo: str | None = None, cancelled: bool = False) -> bytes:
     """PDF bytes of the printed representation of a stamped CFDI 4.0.
 
     Same input, same bytes: the PDF dates come from the FechaTimbrado and its /ID from
     a hash of its content. Raises PdfRenderError (code: invalid_xml, not_cfdi40,
     incomplete_cfdi, cfdi_not_stamped, invalid_amount) for XML it cannot print.
     """
-    view = build_view(xml, sandbox=sandbox, merchant_display_name=merchant_display_name, merchant_logo=merchant_logo)
+    view = build_view(xml, sandbox=sandbox, merchant_display_name=merchant_display_name, merchant_logo=merchant_logo,
+                      cancelled=cancelled)
     html = _jinja().get_template("invoice.html").render(inv=view)
     return engine().write_pdf(html, view.timbrado_epoch)

@@ -25,7 +25,7 @@ from services import catalogs
 from services.cfdi.engine import build_signed_cfdi
 from services.cfdi.rules import check_customer, normalize_legal_name, normalize_rfc, rfc_person_type
 from services.invoicing import issuing
-from services.invoicing.issuing import LEASE, StampFailed
+from services.invoicing.issuing import StampFailed, lease_for
 from services.invoicing.views import InvoiceView, invoice_view
 from services.kernel.container import Services
 from services.kernel.money import from_cents
@@ -65,6 +65,17 @@ def _normalized(customer: Customer) -> Customer:
 def _same_customer(row: InvoiceRow, c: Customer) -> bool:
     return (row.customer_rfc, row.customer_name, row.customer_zip, row.customer_regime, row.customer_use) == (
         c.rfc, c.legal_name, c.zip_code, c.tax_regime, c.cfdi_use)
+
+
+def _set_customer(row: InvoiceRow, c: Customer) -> None:
+    row.customer_rfc, row.customer_name, row.customer_zip = c.rfc, c.legal_name, c.zip_code
+    row.customer_regime, row.customer_use = c.tax_regime, c.cfdi_use
+
+
+def customer_of(row: InvoiceRow) -> Customer:
+    """The customer data an invoice row was (or will be) sealed with."""
+    return Customer(rfc=row.customer_rfc, legal_name=row.customer_name, zip_code=row.customer_zip,
+                    tax_regime=row.customer_regime, cfdi_use=row.customer_use, email=row.customer_email)
 
 
 def _issued(services: Services, row: InvoiceRow) -> Issued:
@@ -142,7 +153,7 @@ async def _claim(
                     series=merchant.series, folio=folio, status=DocumentStatus.PENDING, total_cents=sale.total_cents,
                     customer_rfc=customer.rfc, customer_name=customer.legal_name, customer_zip=customer.zip_code,
                     customer_regime=customer.tax_regime, customer_use=customer.cfdi_use, customer_email=customer.email,
-                    idempotency_key=idempotency_key, lease_until=now + LEASE, attempts=1,
+                    idempotency_key=idempotency_key, lease_until=now + lease_for(services), attempts=1,
                     created_at=now, updated_at=now,
                 ))
                 await uow.commit()
@@ -151,12 +162,12 @@ async def _claim(
         pass  # a concurrent request inserted it first
 
     async def adopt(uow: UnitOfWork, row: InvoiceRow) -> None:
-        """Leased after an earlier failure: this request's customer data and key."""
-        if not _same_customer(row, customer):
-            # A retry with corrected data: same folio, new seal.
-            row.customer_rfc, row.customer_name, row.customer_zip = customer.rfc, customer.legal_name, customer.zip_code
-            row.customer_regime, row.customer_use = customer.tax_regime, customer.cfdi_use
-            row.signed_xml, row.document_hash = None, None
+        """Leased after an earlier failure: this request's customer data and key. Corrected
+        customer data are written only with the new seal (services/invoicing/issuing.py:
+        kept bytes may have been stamped, so they are dropped only once the PAC says no);
+        never sealed yet: written now."""
+        if not _same_customer(row, customer) and row.signed_xml is None:
+            _set_customer(row, customer)
         row.customer_email = customer.email
         row.idempotency_key = idempotency_key or row.idempotency_key
         row.updated_at = datetime.now(UTC)
@@ -199,9 +210,18 @@ async def _seal_and_stamp(
             await outbox.enqueue(uow, OutboxKind.INVOICE, issued.customer_email, issued.id)
         await webhooks.enqueue(uow, merchant.id, WebhookEvent.INVOICE_ISSUED, invoice_data(issued))
 
+    async def before_reseal(uow: UnitOfWork, pending: InvoiceRow) -> None:
+        assert pending.id is not None
+        fresh = await uow.invoices.by_id(pending.id)
+        assert fresh is not None
+        _set_customer(fresh, customer)
+        fresh.updated_at = datetime.now(UTC)
+        await uow.invoices.save(fresh)
+
     outcome = await issuing.seal_and_stamp(
         services, _invoices, row, merchant,
         build_request=build_request, build=build_signed_cfdi, texts=SELF_INVOICE_TEXTS, on_issued=on_issued,
+        reseal=not _same_customer(row, customer), before_reseal=before_reseal,
     )
     if not isinstance(outcome, issuing.Stamped):
         return outcome
@@ -209,6 +229,26 @@ async def _seal_and_stamp(
         outbox.kick(services)
     webhooks.kick(services)
     return _issued(services, outcome.row)
+
+
+async def finish_pending(services: Services, invoice_id: int) -> Issued | Invalid | StampFailed | None:
+    """The worker's duty: finish a PENDING invoice nobody holds (its lease expired), as
+    the customer's retry would: same bytes again, or ask the PAC before a new seal.
+    None when another process took it first or it is no longer PENDING."""
+    now = datetime.now(UTC)
+    async with services.uow_factory(write=True) as uow:
+        if not await uow.invoices.try_lease(invoice_id, now, now + lease_for(services)):
+            return None
+        await uow.commit()
+    async with services.uow_factory() as uow:
+        row = await uow.invoices.by_id(invoice_id)
+        assert row is not None
+        merchant = await uow.merchants.by_id(row.merchant_id)
+        sale = await uow.sales.by_id(row.sale_id)
+    if merchant is None or sale is None:
+        await issuing.release(services, _invoices, invoice_id, "merchant or sale missing")
+        return None
+    return await _seal_and_stamp(services, merchant, sale, row, customer_of(row))
 
 
 # ---------------- reading ----------------

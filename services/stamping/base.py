@@ -51,6 +51,10 @@ CANCELLATION_REASONS = {
 STATUS_ACTIVE = "Vigente"
 STATUS_CANCELLED = "Cancelado"
 STATUS_NOT_FOUND = "No Encontrado"
+STATUS_REQUESTED = "Solicitada"  # a real PAC's 201/202: SAT received the request, it decides
+# SAT's EstatusCancelacion (ConsultaCFDIService) while and after the receiver decides
+CANCELLATION_IN_PROCESS = "En proceso"
+CANCELLATION_REJECTED = "Solicitud rechazada"
 
 
 # --------------------------------------------------------------------------- results
@@ -90,11 +94,13 @@ class StampResult:
 @dataclass(frozen=True)
 class CancelResult:
     uuid: str
-    status: str  # "Cancelado" (sandbox cancels at once; a real PAC may answer "En proceso")
+    status: str  # "Cancelado" (sandbox cancels at once) or STATUS_REQUESTED (a real PAC: SAT decides)
     reason: str  # c_MotivoCancelacion 01..04
     replacement_uuid: str | None
-    cancelled_at: datetime  # aware UTC
+    cancelled_at: datetime  # aware UTC (when the PAC answered)
     is_sandbox: bool
+    code: str | None = None  # SAT's EstatusUUID: 201 requested, 202 requested before
+    acuse: bytes | None = None  # SAT's acuse (receipt) as the PAC returned it
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,8 @@ class StatusResult:
     replacement_uuid: str | None = None
     cancelled_at: datetime | None = None
     is_sandbox: bool = False
+    cancellable: str | None = None  # SAT's EsCancelable
+    cancellation_status: str | None = None  # SAT's EstatusCancelacion: En proceso, Solicitud rechazada ...
 
 
 # ---------------------------------------------------------------------------- errors
@@ -112,16 +120,25 @@ class StatusResult:
 
 class StampingError(Exception):
     """A PAC call failed. `retryable` says whether the same call may succeed later;
-    `code` is stable and English (e.g. CFDI_INVALID, PAC_UNAVAILABLE, PAC_TIMEOUT)."""
+    `code` is stable and English (e.g. CFDI_INVALID, PAC_UNAVAILABLE, PAC_TIMEOUT; the
+    real PACs' codes are services.kernel.codes.PacErrorCode); `pac_code` and
+    `pac_message` keep what the PAC itself answered (Finkok's CodigoError 300, 705 ...)
+    for the merchant and the log."""
 
-    def __init__(self, message: str, retryable: bool = False, code: str = "STAMPING_ERROR"):
+    def __init__(
+        self, message: str, retryable: bool = False, code: str = "STAMPING_ERROR",
+        pac_code: str | None = None, pac_message: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.retryable = retryable
         self.code = code
+        self.pac_code = pac_code
+        self.pac_message = pac_message
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(code={self.code!r}, retryable={self.retryable}, message={self.message!r})"
+        return (f"{type(self).__name__}(code={self.code!r}, retryable={self.retryable}, message={self.message!r}, "
+                f"pac_code={self.pac_code!r})")
 
 
 class StampingTimeout(StampingError):
@@ -134,13 +151,36 @@ class StampingTimeout(StampingError):
 
 @runtime_checkable
 class Pac(Protocol):
-    async def stamp(self, xml: bytes) -> StampResult: ...
+    """What the rest of the code depends on.
+
+    - `stamp(xml)`: the stamp of these exact bytes; a second call with the same bytes
+      returns the first stamp (the PAC's "307 timbre previo" is recovered, never a failure).
+    - `stamped(xml)`: the earlier stamp of these bytes, or None when the PAC confirms it
+      never stamped them (only then may the caller seal a new document with a new Fecha).
+    - `cancel(...)`: a real PAC needs the cancellation request signed with the issuer's
+      CSD (`signed_request`, built by services.cfdi.satcfdi_adapter.signed_cancellation).
+    - `status(...)`: SAT's status; a real PAC needs the receptor's RFC and the Total too.
+    - `is_sandbox`: True when its stamps have no fiscal validity.
+    """
+
+    is_sandbox: bool
+
+    async def stamp(self, xml: bytes, *, idempotency_key: str | None = None) -> StampResult: ...
+
+    async def stamped(self, xml: bytes, *, idempotency_key: str | None = None) -> StampResult | None: ...
 
     async def cancel(
-        self, uuid: str, rfc_emisor: str, reason: str, replacement_uuid: str | None = None
+        self, uuid: str, rfc_emisor: str, reason: str, replacement_uuid: str | None = None,
+        *, signed_request: bytes | None = None,
     ) -> CancelResult: ...
 
-    async def status(self, uuid: str, rfc_emisor: str | None = None) -> StatusResult: ...
+    async def status(
+        self, uuid: str, rfc_emisor: str | None = None, *, rfc_receptor: str | None = None, total: str | None = None,
+    ) -> StatusResult: ...
+
+    async def check(self) -> str: ...
+
+    async def aclose(self) -> None: ...
 
 
 # ------------------------------------------------------------------ idempotency store
@@ -188,6 +228,23 @@ class MemoryStampStore:
     def unlock(self, key: str) -> None:
         with self._mutex:
             self._locked.discard(key)
+
+
+class BoundedMemoryStampStore(MemoryStampStore):
+    """MemoryStampStore keeping only the last `size` stamps: a real PAC's client needs the
+    store only to join concurrent callers of one process (the database lease and the
+    PAC's own 307 answer make stamping exactly-once across processes)."""
+
+    def __init__(self, size: int = 256) -> None:
+        super().__init__()
+        self._size = size
+
+    def put(self, key: str, result: StampResult) -> StampResult:
+        with self._mutex:
+            stored = self._results.setdefault(key, result)
+            while len(self._results) > self._size:
+                self._results.pop(next(iter(self._results)))
+            return stored
 
 
 class FileStampStore:
@@ -321,6 +378,7 @@ class BasePac:
 
     #: how often a caller waiting for another process's stamp polls the store
     lock_poll_interval = 0.02
+    is_sandbox = False
 
     def __init__(self, timeout: float = DEFAULT_TIMEOUT, store: StampStore | None = None) -> None:
         if timeout <= 0:
@@ -331,7 +389,9 @@ class BasePac:
 
     # -- public API
 
-    async def stamp(self, xml: bytes) -> StampResult:
+    async def stamp(self, xml: bytes, *, idempotency_key: str | None = None) -> StampResult:
+        """`idempotency_key`: the document's stable id (the invoice's public id), for a PAC
+        that takes one (SW's `customid`); the sandbox and Finkok key on the bytes."""
         if not isinstance(xml, (bytes, bytearray, memoryview)):
             raise TypeError("xml must be bytes")
         xml = bytes(xml)
@@ -346,7 +406,7 @@ class BasePac:
                         cached = self.store.get(key)  # stamped by another process meanwhile
                         if cached is not None:
                             return cached
-                        result = await self._stamp(xml)
+                        result = await self._stamp_keyed(xml, idempotency_key)
                         # put() fsyncs: keep it off the event loop.
                         stored = await asyncio.to_thread(self.store.put, key, result)
                         if stored is result:
@@ -357,28 +417,65 @@ class BasePac:
                 f"El PAC no timbró el comprobante en {self.timeout:g} s; intenta de nuevo."
             ) from exc
 
-    async def cancel(
-        self, uuid: str, rfc_emisor: str, reason: str, replacement_uuid: str | None = None
-    ) -> CancelResult:
-        return await self._with_timeout(self._cancel(uuid, rfc_emisor, reason, replacement_uuid), "cancelar")
+    async def stamped(self, xml: bytes, *, idempotency_key: str | None = None) -> StampResult | None:
+        """The earlier stamp of exactly these bytes, or None when the PAC says it has none."""
+        xml = bytes(xml)
+        key = document_key(xml)
+        cached = self.store.get(key)
+        if cached is not None:
+            return cached
+        result = await self._with_timeout(self._stamped_keyed(xml, idempotency_key), "recuperar el timbre de")
+        if result is None:
+            return None
+        return await asyncio.to_thread(self.store.put, key, result)
 
-    async def status(self, uuid: str, rfc_emisor: str | None = None) -> StatusResult:
-        return await self._with_timeout(self._status(uuid, rfc_emisor), "consultar el estado de")
+    async def cancel(
+        self, uuid: str, rfc_emisor: str, reason: str, replacement_uuid: str | None = None,
+        *, signed_request: bytes | None = None,
+    ) -> CancelResult:
+        return await self._with_timeout(
+            self._cancel(uuid, rfc_emisor, reason, replacement_uuid, signed_request), "cancelar")
+
+    async def status(
+        self, uuid: str, rfc_emisor: str | None = None, *, rfc_receptor: str | None = None, total: str | None = None,
+    ) -> StatusResult:
+        return await self._with_timeout(self._status(uuid, rfc_emisor, rfc_receptor, total), "consultar el estado de")
+
+    async def check(self) -> str:
+        """One authenticated call; what the PAC answered. Raises StampingError."""
+        return await self._with_timeout(self._check(), "verificar las credenciales con")
+
+    async def aclose(self) -> None:
+        """Close connections (HTTP clients); nothing for the sandbox."""
 
     # -- for subclasses
 
     async def _stamp(self, xml: bytes) -> StampResult:
         raise NotImplementedError
 
+    async def _stamped(self, xml: bytes) -> StampResult | None:
+        raise NotImplementedError
+
+    async def _stamp_keyed(self, xml: bytes, idempotency_key: str | None) -> StampResult:
+        return await self._stamp(xml)
+
+    async def _stamped_keyed(self, xml: bytes, idempotency_key: str | None) -> StampResult | None:
+        return await self._stamped(xml)
+
+    async def _check(self) -> str:
+        raise NotImplementedError
+
     async def _on_stamp_stored(self, result: StampResult) -> None:
         """Called once for the stamp that won the idempotency store (e.g. to register it)."""
 
     async def _cancel(
-        self, uuid: str, rfc_emisor: str, reason: str, replacement_uuid: str | None
+        self, uuid: str, rfc_emisor: str, reason: str, replacement_uuid: str | None, signed_request: bytes | None
     ) -> CancelResult:
         raise NotImplementedError
 
-    async def _status(self, uuid: str, rfc_emisor: str | None) -> StatusResult:
+    async def _status(
+        self, uuid: str, rfc_emisor: str | None, rfc_receptor: str | None, total: str | None
+    ) -> StatusResult:
         raise NotImplementedError
 
     # -- helpers

@@ -251,7 +251,18 @@ class SandboxPac(BasePac):
         except FileNotFoundError:
             return None
 
-    async def _status(self, uuid: str, rfc_emisor: str | None) -> StatusResult:
+    async def _stamped(self, xml: bytes) -> StampResult | None:
+        # BasePac.stamped looked in the FileStampStore first: every sandbox stamp is there.
+        await self._maybe_fail()
+        return None
+
+    async def _check(self) -> str:
+        await self._maybe_fail()
+        return f"PAC de pruebas (sandbox) listo; certificado {await asyncio.to_thread(lambda: self.certificate_number)}. SIN VALIDEZ FISCAL."
+
+    async def _status(
+        self, uuid: str, rfc_emisor: str | None, rfc_receptor: str | None = None, total: str | None = None
+    ) -> StatusResult:
         await self._maybe_fail()
         folio = _normalize_uuid(uuid)
         record = await asyncio.to_thread(self._read_record, folio) if folio else None
@@ -260,7 +271,7 @@ class SandboxPac(BasePac):
         return _status_from_record(record)
 
     async def _cancel(
-        self, uuid: str, rfc_emisor: str, reason: str, replacement_uuid: str | None
+        self, uuid: str, rfc_emisor: str, reason: str, replacement_uuid: str | None, signed_request: bytes | None = None
     ) -> CancelResult:
         await self._maybe_fail()
         return await asyncio.to_thread(self._cancel_sync, uuid, rfc_emisor, reason, replacement_uuid)

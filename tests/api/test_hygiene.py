@@ -21,7 +21,8 @@ async def _client(settings):
 
 def _settings(url, tmp_path, env):
     return Settings(env=env, database_url=url, var_dir=tmp_path / "var", public_url="http://testserver",
-                    jwt_secret="j" * 48, encryption_secret="k" * 48)
+                    jwt_secret="j" * 48, encryption_secret="k" * 48,
+                    allow_sandbox_in_production=True)  # issue 11: production refuses the sandbox otherwise
 
 
 async def test_depth_and_token_limits(gql):

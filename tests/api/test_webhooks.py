@@ -219,3 +219,18 @@ def test_production_urls_are_https_and_public(url, code):
     problem = check_url(url, production=True)
     assert (problem.code if problem else None) == code
     assert check_url("http://127.0.0.1:9/hooks", production=False) is None  # development receivers
+
+
+async def test_the_worker_sweep_retries_due_deliveries(merchant, services, receiver):
+    from services.worker.service import run_once
+
+    _, client = merchant
+    hook = receiver(statuses=[503])
+    await subscribe(client, hook.url, "SALE_RECORDED")
+    await record(client, "T-7")
+    await settle(services)  # the first try, in the request's background, got 503
+    assert (await run_once(services)).webhooks_delivered == 0  # not due yet
+    sweep = await run_once(services, now=datetime.now(UTC) + timedelta(hours=1))
+    assert sweep.webhooks_delivered == 1 and len(hook.requests) == 2
+    [done] = await deliveries(services)
+    assert done.status == WebhookDeliveryStatus.DELIVERED

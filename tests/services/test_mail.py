@@ -339,3 +339,34 @@ def test_build_mailer_with_the_keywords_api_app_passes(tmp_path):
     implicit = build_mailer(host="smtp.example.com", use_tls=True, starttls=True, **{**common, "port": 465})
     assert implicit.use_tls and not implicit.starttls  # implicit TLS wins over the starttls default
     assert isinstance(build_mailer(host="", use_tls=False, starttls=True, **common), OutboxMailer)
+
+
+def test_a_sandbox_invoice_mail_says_it_has_no_fiscal_validity():
+    """issue 11: a sandbox stamp has no fiscal validity; the mail says so and never says
+    the XML "es el que vale ante el SAT"."""
+    message = invoice_message(
+        to="cliente@example.com", from_addr="facturas@autofactura.example", merchant_name="Café La Esquina",
+        series_folio="A-123", uuid=UUID, xml_name="A-123.xml", xml_bytes=XML, pdf_name="A-123.pdf", pdf_bytes=PDF,
+        sandbox=True,
+    )
+    assert message["Subject"].startswith("[PRUEBA SIN VALIDEZ FISCAL]")
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    for body in (text, html):
+        assert "NO tiene validez fiscal" in body
+        assert "vale ante el SAT" not in body
+    real = an_invoice().get_body(("plain",)).get_content()
+    assert "es el que vale ante el SAT" in real and "validez fiscal" not in real
+
+
+def test_the_cancellation_mail_carries_the_reprinted_pdf():
+    from services.outbox.mail import cancellation_message
+
+    message = cancellation_message(
+        to="cliente@example.com", from_addr="facturas@autofactura.example", merchant_name="Café La Esquina",
+        series_folio="A-123", uuid=UUID, pdf_name="A-123.pdf", pdf_bytes=PDF,
+    )
+    assert message["Subject"] == "Factura A-123 de Café La Esquina cancelada"
+    text = message.get_body(("plain",)).get_content()
+    assert "canceló ante el SAT" in text and UUID in text and "CANCELADO" in text
+    assert attachments(message) == {"A-123.pdf": ("application/pdf", PDF)}

@@ -267,3 +267,11 @@ def test_only_the_shipped_font_family_is_embedded(sample_01):
     out = subprocess.run(["pdffonts", "-"], input=render_invoice_pdf(sample_01), capture_output=True, check=True)
     fonts = [line.split()[0] for line in out.stdout.decode().splitlines()[2:]]
     assert len(fonts) == 2 and all("Autofactura-Sans" in name for name in fonts), fonts
+
+
+def test_a_cancelled_invoice_prints_the_cancelado_mark(sample_01):
+    # issue 11: a cancelled invoice's stored PDF is re-printed with the mark
+    assert "CANCELADO" not in pdf_text(render_invoice_pdf(sample_01))
+    cancelled = one_line(pdf_text(render_invoice_pdf(sample_01, cancelled=True)))
+    assert "CFDI CANCELADO ANTE EL SAT" in cancelled
+    assert UUID_01 in cancelled

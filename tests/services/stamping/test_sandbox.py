@@ -135,7 +135,9 @@ async def test_sandbox_is_a_pac_and_build_pac_makes_it(state_dir):
     assert isinstance(pac, SandboxPac) and isinstance(pac, Pac)
     assert pac.timeout == 5
     with pytest.raises(ValueError, match="Unknown PAC kind"):
-        build_pac("finkok", state_dir, timeout=5)
+        build_pac("acme", state_dir, timeout=5)  # finkok and sw are real kinds now (issue 11)
+    with pytest.raises(ValueError, match="PAC_USERNAME"):
+        build_pac("finkok", state_dir, timeout=5)  # a real PAC without credentials
 
 
 # -------------------------------------------------------------------- idempotency
