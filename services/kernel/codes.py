@@ -103,6 +103,7 @@ class MerchantErrorCode(StrEnum):
     LOGO_INVALID = "LOGO_INVALID"
     NOT_BASE64 = "NOT_BASE64"  # a .cer or .key sent over the API that is not base64
     RFC_MISMATCH = "RFC_MISMATCH"  # replaceCsd: the new CSD belongs to another RFC
+    DESCRIPTION_INVALID = "DESCRIPTION_INVALID"  # generic concept: "|" or control characters (cfdv40.xsd Descripcion)
 
 
 class CancellationErrorCode(StrEnum):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from tests.helpers import CUSTOMER, RECORD, issue, lookup, record, sale_input
+from tests.helpers import CUSTOMER, RECORD, UPDATE_GENERIC, issue, lookup, record, sale_input
 
 NS = {"cfdi": "http://www.sat.gob.mx/cfd/4"}
 
@@ -132,3 +132,29 @@ async def test_valor_unitario_is_the_tickets_price_when_exact(gql, merchant, htt
     concepts = etree.fromstring(xml).findall("cfdi:Conceptos/cfdi:Concepto", NS)
     assert [(c.get("Cantidad"), c.get("ValorUnitario"), c.get("Importe")) for c in concepts] == [
         ("0.5", "333.33", "166.67"), ("0.333", "99999.99", "33300.00"), ("2", "50.00", "100.00")]
+
+
+async def test_generic_concept_description_the_cfdi_cannot_carry_is_refused(merchant):
+    # The generic concept's description is every invoice's Concepto@Descripcion ([^|]{1,1000}).
+    _, client = merchant
+    for description in ["Consumo | alimentos", "Consumo\x1balimentos"]:
+        res = await client(UPDATE_GENERIC, {"input": {"enabled": True, "productKey": "01010101", "unitKey": "ACT",
+                                                      "description": description}})
+        errors = res["data"]["updateGenericConcept"]["errors"]
+        assert [(e["field"], e["code"]) for e in errors] == [("description", "DESCRIPTION_INVALID")]
+
+
+async def test_generic_description_leaves_room_for_the_treatment(gql, merchant, http):
+    # With several tax treatments the description gains " (IVA 16 %)": still <= 1000 characters.
+    row, client = merchant
+    ok = await client(UPDATE_GENERIC, {"input": {"enabled": True, "productKey": "01010101", "unitKey": "ACT",
+                                                 "description": "Consumo " * 123 + "alimentos"}})
+    assert ok["data"]["updateGenericConcept"]["__typename"] == "GenericConcept"
+    await record(client, lines=[_line(), _line("Libro", "1", "100.00", [{"type": "IVA", "rate": "0"}])])
+    ticket = await lookup(gql, row, "T-1", "1260.00")
+    res = await issue(gql, ticket["ticketToken"])
+    assert res["__typename"] == "InvoiceIssued", res
+    xml = (await http.get(res["invoice"]["xmlUrl"].replace("http://testserver", ""))).content
+    descriptions = [c.get("Descripcion") for c in etree.fromstring(xml).findall("cfdi:Conceptos/cfdi:Concepto", NS)]
+    assert len(descriptions) == 2 and all(len(d) <= 1000 for d in descriptions)
+    assert descriptions[0].endswith(" (IVA 16 %)") and descriptions[1].endswith(" (IVA 0 %)")
