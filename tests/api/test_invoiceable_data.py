@@ -158,3 +158,26 @@ async def test_generic_description_leaves_room_for_the_treatment(gql, merchant, 
     descriptions = [c.get("Descripcion") for c in etree.fromstring(xml).findall("cfdi:Conceptos/cfdi:Concepto", NS)]
     assert len(descriptions) == 2 and all(len(d) <= 1000 for d in descriptions)
     assert descriptions[0].endswith(" (IVA 16 %)") and descriptions[1].endswith(" (IVA 0 %)")
+
+
+async def test_a_sale_stored_before_these_checks_takes_no_folio(gql, merchant, services):
+    # A sale recorded before recordSale refused "|" (written here as an older version stored
+    # it): issueInvoice answers a field error before claiming, not "Error interno" with a
+    # folio left PENDING.
+    from sqlalchemy import func, select, update
+
+    from persistence.tables import InvoiceRow, SaleRow
+
+    row, client = merchant
+    sale = await record(client)
+    async with services.uow_factory(write=True) as uow:
+        stored = await uow.sales.owned(row.id, int(sale["id"]))
+        await uow.session.execute(update(SaleRow).where(SaleRow.id == stored.id)
+                                  .values(lines_json=stored.lines_json.replace("Producto", "Pan | dulce")))
+        await uow.commit()
+    ticket = await lookup(gql, row)
+    res = await issue(gql, ticket["ticketToken"])
+    assert res["__typename"] == "InvalidCustomerData", res
+    assert [(e["field"], e["code"]) for e in res["errors"]] == [("ticket.lines", "LINES_INVALID")]
+    async with services.uow_factory() as uow:
+        assert (await uow.session.execute(select(func.count()).select_from(InvoiceRow))).scalar_one() == 0
