@@ -395,10 +395,19 @@ def build_global_concepts(tickets) -> list[Concept]:
                 continue  # Traslado@Base must be > 0; a 0.00 group adds nothing
             concept = _concept(amount, t, product_key=GLOBAL_PRODUCT_KEY, unit_key=GLOBAL_UNIT_KEY,
                                description=GLOBAL_DESCRIPTION, quantity=Decimal(1))
-            out.append(replace(concept, no_identificacion=ticket.reference))
+            out.append(replace(concept, no_identificacion=_no_identificacion(ticket.reference)))
     if not out:
         raise ConceptError("nothing to invoice: every ticket amounts to 0.00")
     return out
+
+
+def _no_identificacion(reference: str) -> str:
+    """The ticket reference as Concepto@NoIdentificacion (cfdv40.xsd: 1-100 characters,
+    pattern [^|]{1,100}). recordSale refuses references that do not fit; one stored before
+    it did is written with "|" as "/" and without control characters, so that it does not
+    keep every other ticket of the period out of the factura global."""
+    cleaned = " ".join("".join(ch for ch in reference.replace("|", "/") if ch.isprintable()).split())
+    return cleaned[:100] or "-"
 
 
 def _generic_description(description: str, t: _Treatment, n_groups: int) -> str:
