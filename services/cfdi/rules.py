@@ -12,8 +12,8 @@ import re
 from datetime import date
 
 from services import catalogs
-from services.cfdi import xsd_text
 from services.catalogs import MORAL, NOT_FOR_INCOME_USES, PHYSICAL
+from services.cfdi import xsd_text
 from services.kernel.types import Customer, FieldProblem
 
 GENERIC_RFC_DOMESTIC = "XAXX010101000"  # público en general (RMF 2.7.1.26, factura global)
@@ -43,7 +43,6 @@ _CAPITAL_REGIMES = frozenset({
     "SADECVSOFOMENR", "SADECVSOFOMER", "SDECV", "AR", "UDECV", "SAL",
 })
 _MAX_REGIME_WORDS = 7
-
 
 
 def _problem(field: str, code: str, message: str) -> FieldProblem:
