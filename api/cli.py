@@ -11,11 +11,18 @@ from pathlib import Path
 from api.settings import get_settings
 
 
+def _configure_logging(settings) -> None:
+    from api.logs import configure
+
+    configure(settings.effective_log_format, settings.log_level)
+
+
 def _migrate(_args) -> int:
     from persistence.migrate import upgrade
 
     settings = get_settings()
-    upgrade(settings.database_url)
+    _configure_logging(settings)
+    upgrade(settings.database_url)  # under a PostgreSQL advisory lock: replicas may start together
     print(f"Migraciones aplicadas a {_safe_url(settings.database_url)}")
     return 0
 
@@ -51,10 +58,31 @@ def _keep_tcp_nodelay() -> None:
     Config.bind_socket = bind_socket
 
 
+def _prepare_multiprocess_metrics(settings, workers: int) -> None:
+    """prometheus-client's multiprocess mode for --workers > 1: a directory the worker
+    processes share, emptied at start (its files are the previous run's counters). Set in
+    the environment before uvicorn spawns the workers, which read it on import."""
+    import os
+
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory and workers > 1:
+        directory = str((settings.var_dir / "prometheus").resolve())
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    if directory:
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+
+
 def _serve(args) -> int:
     import uvicorn
 
+    from api.logs import logging_config
+
     settings = get_settings()
+    _prepare_multiprocess_metrics(settings, args.workers)
+    _configure_logging(settings)
     if settings.is_sqlite or args.migrate:
         from persistence.migrate import upgrade
 
@@ -66,7 +94,9 @@ def _serve(args) -> int:
     print(f"autofactura: portal {settings.public_url}/  ·  GraphQL {settings.public_url}/graphql", flush=True)
     if args.workers > 1:
         _keep_tcp_nodelay()
-    uvicorn.run("api.asgi:app", host=args.host, port=args.port, workers=args.workers, log_level="info", proxy_headers=True)
+    uvicorn.run("api.asgi:app", host=args.host, port=args.port, workers=args.workers,
+                log_level=settings.log_level.lower(), proxy_headers=True,
+                log_config=logging_config(settings.effective_log_format, settings.log_level))
     return 0
 
 
@@ -176,13 +206,11 @@ def _pac_emulate(args) -> int:
 def _worker(args) -> int:
     """The background process: PENDING stamps past their lease, cancellations waiting for
     SAT, the e-mail outbox. --once: one sweep, print what it did, exit."""
-    import logging
-
     from api.app import build_services
     from services.worker.service import run_forever, run_once
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
+    _configure_logging(settings)
 
     async def run() -> int:
         services = build_services(settings, pdf_inline=True)
