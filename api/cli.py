@@ -227,6 +227,13 @@ def _worker(args) -> int:
     return asyncio.run(run())
 
 
+def _web_concurrency() -> int:
+    import os
+
+    value = os.environ.get("WEB_CONCURRENCY", "")
+    return int(value) if value.isdigit() and int(value) > 0 else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="autofactura", description="Autofacturación CFDI 4.0")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -236,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the service (migrates first on SQLite)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--workers", type=int, default=_web_concurrency(),
+                       help="processes (default: WEB_CONCURRENCY, else 1)")
     serve.add_argument("--demo", action="store_true", help="seed the demo merchant and sales first")
     serve.add_argument("--migrate", action="store_true", help="migrate first on PostgreSQL too")
     serve.set_defaults(func=_serve)
