@@ -35,8 +35,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     LOG_FORMAT=json \
     VAR_DIR=/var/lib/autofactura \
     DATABASE_URL=sqlite+aiosqlite:////var/lib/autofactura/autofactura.db
-# The SQLite database (the one-host default), the generated PDFs and the mail spool: kept
-# across container restarts and upgrades.
+# The SQLite database (the one-host default, documents and PDFs included), the .eml spool
+# without SMTP: kept across container restarts and upgrades.
 VOLUME ["/var/lib/autofactura"]
 WORKDIR /var/lib/autofactura
 USER app
