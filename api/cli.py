@@ -211,6 +211,15 @@ def _worker(args) -> int:
 
     settings = get_settings()
     _configure_logging(settings)
+    if args.metrics_port is not None and not args.once:
+        # The stamps this process finishes and its PAC calls, for Prometheus: the worker
+        # serves no HTTP otherwise. The backlogs are on every `serve`'s /metrics.
+        from prometheus_client import start_http_server
+
+        from api.metrics import process_registry
+
+        server, _ = start_http_server(args.metrics_port, addr=args.metrics_host, registry=process_registry())
+        print(f"worker: métricas en http://{args.metrics_host}:{server.server_port}/metrics", flush=True)
 
     async def run() -> int:
         services = build_services(settings, pdf_inline=True)
@@ -281,6 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     worker = sub.add_parser("worker", help="background duties: pending stamps, cancellations, e-mail")
     worker.add_argument("--once", action="store_true", help="one sweep, then exit")
     worker.add_argument("--every", type=float, default=30.0, help="seconds between sweeps")
+    worker.add_argument("--metrics-port", type=int, default=None,
+                        help="serve Prometheus metrics on this port (0: one the system picks)")
+    worker.add_argument("--metrics-host", default="127.0.0.1", help="address of the metrics listener")
     worker.set_defaults(func=_worker)
 
     args = parser.parse_args(argv)

@@ -115,3 +115,28 @@ def test_serve_with_two_workers_adds_up_their_counters(tmp_path):
     assert value(found, "autofactura_http_requests_total", route="/health", method="GET", status="200") == requests
     files = list((tmp_path / "var" / "prometheus").glob("*.db"))
     assert len({re.sub(r"\D", "", f.name) for f in files}) >= 2, files  # one set of files per worker process
+
+
+def test_worker_serves_its_metrics(tmp_path):
+    """`worker --metrics-port 0`: the stamps and PAC calls the worker makes, for Prometheus
+    (it serves no other HTTP)."""
+    env = {**os.environ, "ENV": "development", "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+           "VAR_DIR": str(tmp_path / "var"), "JWT_SECRET": "j" * 48, "ENCRYPTION_SECRET": "k" * 48,
+           "PYTHONUNBUFFERED": "1", "LOG_FORMAT": "json"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    subprocess.run([sys.executable, "-m", "api.cli", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
+    out = (tmp_path / "worker.out").open("w+")
+    worker = subprocess.Popen([sys.executable, "-m", "api.cli", "worker", "--every", "3600", "--metrics-port", "0"],
+                              cwd=ROOT, env=env, stdout=out, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (found := re.search(r"http://127\.0\.0\.1:(\d+)/metrics", (tmp_path / "worker.out").read_text())):
+            assert worker.poll() is None and time.monotonic() < deadline, (tmp_path / "worker.out").read_text()
+            time.sleep(0.2)
+        text = httpx.get(found.group(0), timeout=30).text
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(30)
+        out.close()
+    families = {family.name for family in text_string_to_metric_families(text)}
+    assert {"autofactura_stamps", "autofactura_pac_call_duration_seconds"} <= families, families
