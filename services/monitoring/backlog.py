@@ -19,8 +19,10 @@ class Queue:
 class Backlog:
     outbox: Queue  # e-mail
     webhooks: Queue
-    # When the next factura global falls due (the clock of issue 12, issued by the worker);
-    # None: nothing scheduled. Filled by `next_global_due` once the clock exists.
+    # When the next factura global falls due (exposed as
+    # autofactura_next_global_invoice_due_timestamp_seconds; absent while None). The fiscal
+    # clock that schedules them (issue 12: facturas globales issued by the worker) is being
+    # built on another branch: `backlog()` below sets this from its next-due query.
     next_global_due: datetime | None = None
 
 
