@@ -173,3 +173,12 @@ def test_serve_writes_json_lines_with_request_ids_and_no_tokens(tmp_path):
     gql_lines = [e for e in entries if e["request_id"] == "req-gql-1"]
     assert {e["logger"] for e in gql_lines} == {"strawberry.execution", "uvicorn.access"}
     assert secret not in raw and NAME not in raw
+
+
+def test_log_format_defaults_to_json_in_production(tmp_path):
+    from api.settings import Settings
+
+    base = {"jwt_secret": "j" * 40, "encryption_secret": "e" * 40, "var_dir": tmp_path, "allow_sandbox_in_production": True}
+    assert Settings(env="production", **base).effective_log_format == "json"
+    assert Settings(env="development", **base).effective_log_format == "text"
+    assert Settings(env="production", log_format="text", **base).effective_log_format == "text"
