@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from api.app import build_services
@@ -39,8 +40,20 @@ def settings(database_url, tmp_path, emulator) -> Settings:
     )
 
 
+def counted(name: str, **labels) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+STAMPS = "autofactura_stamps_total"
+PAC = "autofactura_pac_call_duration_seconds_count"
+
+
 async def test_two_workers_racing_do_each_duty_once(gql, merchant, services, settings, emulator):
     row, client = merchant
+    before = {"retryable": counted(STAMPS, kind="invoice", outcome="retryable"),
+              "issued": counted(STAMPS, kind="invoice", outcome="issued"),
+              "timeout": counted(PAC, operation="stamp", outcome="PAC_TIMEOUT"),
+              "307": counted(PAC, operation="stamp", outcome="307")}
     await record(client, "W-1")
     emulator.state.stall_next(TIMEOUT + 1.5)  # the PAC stamps it, its answer is lost: PENDING
     failed = await issue(gql, (await lookup(gql, row, "W-1"))["ticketToken"])
@@ -68,3 +81,9 @@ async def test_two_workers_racing_do_each_duty_once(gql, merchant, services, set
     assert len(emulator.state.calls) - calls_before == 1  # one re-send (answered 307 with the stamp)
     assert sum(s.mails_sent for s in sweeps) == 3
     assert len(list((settings.var_dir / "outbox").glob("*.eml"))) == 3
+    # The metrics saw the same story: a retryable failure (the lost answer, a PAC timeout),
+    # then one issue through the 307 answer.
+    assert counted(STAMPS, kind="invoice", outcome="retryable") - before["retryable"] == 1
+    assert counted(STAMPS, kind="invoice", outcome="issued") - before["issued"] == 1
+    assert counted(PAC, operation="stamp", outcome="PAC_TIMEOUT") - before["timeout"] == 1
+    assert counted(PAC, operation="stamp", outcome="307") - before["307"] == 1
