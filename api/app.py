@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
+from api.graphql_http import StrictRequests
 from api.middleware import BodySizeLimit
 from api.persisted import PersistedOperations
 from api.settings import Settings, get_settings
@@ -82,7 +83,7 @@ def pac_from_settings(settings: Settings):
     )
 
 
-class GraphQLView(PersistedOperations, GraphQL):
+class GraphQLView(StrictRequests, PersistedOperations, GraphQL):
     def __init__(self, services: Services, **kwargs) -> None:
         super().__init__(**kwargs)
         self.services = services
