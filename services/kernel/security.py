@@ -15,6 +15,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from services.kernel.ids import parse_row_id
+
 # ---- passwords -----------------------------------------------------------------------
 
 _hasher = PasswordHasher()  # argon2id with the library's current defaults
@@ -136,7 +138,19 @@ class TokenService:
         except jwt.PyJWTError as exc:
             raise TokenError(str(exc)) from exc
         extra = {k: v for k, v in payload.items() if k not in {"iss", "aud", "sub", "iat", "exp", "jti"}}
-        return Claims(audience, str(payload["sub"]), datetime.fromtimestamp(payload["exp"], UTC), extra)
+        subject = str(payload["sub"])
+        # A merchant token names a merchant's row, a ticket token a sale's and (claim m) its
+        # merchant's: a subject that is no row id is a token this server never issued, not
+        # an "Error interno" when int() fails or the id overflows BIGINT.
+        if audience in (MERCHANT, TICKET) and parse_row_id(subject) is None:
+            raise TokenError("the subject is not a row id")
+        if audience == TICKET and parse_row_id(extra.get("m")) is None:
+            raise TokenError("the merchant claim is not a row id")
+        try:
+            expires_at = datetime.fromtimestamp(payload["exp"], UTC)
+        except (OverflowError, OSError, ValueError) as exc:  # PyJWT checked it is a number, not its range
+            raise TokenError("exp out of range") from exc
+        return Claims(audience, subject, expires_at, extra)
 
     def audience_of(self, token: str) -> str | None:
         """Which audience a token claims (unverified); callers still decode() with it."""
