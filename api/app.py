@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.graphql_http import StrictRequests
 from api.middleware import BodySizeLimit
@@ -195,7 +196,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         from api.portal_routes import portal_routes
 
         routes += portal_routes(STATIC)
-    middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
+    middleware = []
+    if settings.forwarded_allow_ips.strip():
+        # The client address (throttles) and scheme from the listed proxies' headers.
+        # `autofactura serve` runs uvicorn without its own proxy handling, which would
+        # trust 127.0.0.1 whatever this setting says.
+        middleware.append(Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips))
+    middleware.append(Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes))
     if settings.cors_origins:
         # SPAs served from the merchants' own domains call the API cross-origin. Tokens
         # travel in the Authorization header, never in cookies: no credentials mode.

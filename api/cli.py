@@ -27,6 +27,11 @@ def _safe_url(url: str) -> str:
     return url
 
 
+# The app reads X-Forwarded-For itself, only from FORWARDED_ALLOW_IPS (api/app.py):
+# uvicorn's own proxy handling trusts 127.0.0.1 unless told otherwise.
+UVICORN_OPTIONS = {"proxy_headers": False}
+
+
 def _keep_tcp_nodelay() -> None:
     """uvicorn binds the listener for --workers N with proto 0; accepted sockets inherit it
     and asyncio then leaves Nagle's algorithm on, so every keep-alive response waits ~40 ms
@@ -66,7 +71,8 @@ def _serve(args) -> int:
     print(f"autofactura: portal {settings.public_url}/  ·  GraphQL {settings.public_url}/graphql", flush=True)
     if args.workers > 1:
         _keep_tcp_nodelay()
-    uvicorn.run("api.asgi:app", host=args.host, port=args.port, workers=args.workers, log_level="info", proxy_headers=True)
+    uvicorn.run("api.asgi:app", host=args.host, port=args.port, workers=args.workers, log_level="info",
+                **UVICORN_OPTIONS)
     return 0
 
 
