@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -80,6 +81,7 @@ INVOICE = "invoice"
 DOWNLOAD = "download"
 AUDIENCES = (MERCHANT, TICKET, INVOICE, DOWNLOAD)
 _ALGORITHM = "HS256"
+_PUBLIC_ID = re.compile(r"[0-9a-z]{1,40}")
 
 
 class TokenError(Exception):
@@ -146,6 +148,9 @@ class TokenService:
             raise TokenError("the subject is not a row id")
         if audience == TICKET and parse_row_id(extra.get("m")) is None:
             raise TokenError("the merchant claim is not a row id")
+        # Invoice and download tokens name a document's public id (32 hex, or "g" and 30).
+        if audience in (INVOICE, DOWNLOAD) and _PUBLIC_ID.fullmatch(subject) is None:
+            raise TokenError("the subject is not a public id")
         try:
             expires_at = datetime.fromtimestamp(payload["exp"], UTC)
         except (OverflowError, OSError, ValueError) as exc:  # PyJWT checked it is a number, not its range

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.kernel.security import MERCHANT, TICKET
+from services.kernel.security import INVOICE, MERCHANT, TICKET
 from tests.helpers import LOGIN, RECORD, TICKET as TICKET_LOOKUP, operation, record, sale_input
 
 MASKED = "Error interno"
@@ -200,6 +200,15 @@ async def test_ticket_token_with_bad_ids_is_unauthenticated(gql, services, subje
     token, _ = services.tokens.issue(TICKET, subject, timedelta(minutes=5), **extra)
     answer = await gql(operation("IssueInvoice"), {"input": {"customer": {
         "rfc": "CACX7605101P8", "legalName": "x", "zipCode": "36257", "taxRegime": "612", "cfdiUse": "G03"}}}, token=token)
+    assert answer["data"] is None, answer
+    (error,) = answer["errors"]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED" and MASKED not in error["message"], answer
+
+
+@pytest.mark.parametrize("subject", ["a\x00b", "", "../x", "A" * 41])
+async def test_invoice_token_with_a_bad_subject_is_unauthenticated(gql, services, subject):
+    token, _ = services.tokens.issue(INVOICE, subject, timedelta(minutes=5))
+    answer = await gql(operation("ResendInvoice"), {"email": "a@example.com"}, token=token)
     assert answer["data"] is None, answer
     (error,) = answer["errors"]
     assert error["extensions"]["code"] == "UNAUTHENTICATED" and MASKED not in error["message"], answer

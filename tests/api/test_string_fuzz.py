@@ -119,7 +119,7 @@ def test_string_arguments_never_fail_internally(database_url, tmp_path):
         found = await post(operation("TicketLookup"), {"companyNumber": merchant.company_number, "reference": "T-1",
                                                        "total": "1160.00"}, None)
         ticket_token = found.json()["data"]["ticket"]["ticketToken"]
-        invoice_token, _ = services.tokens.issue(INVOICE, "no-such-invoice", timedelta(hours=1))
+        invoice_token, _ = services.tokens.issue(INVOICE, "0" * 32, timedelta(hours=1))  # no such invoice
         return {"anonymous": None, "merchant": merchant_token, "ticket": ticket_token, "invoice": invoice_token,
                 "@company": merchant.company_number}
 
