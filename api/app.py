@@ -15,9 +15,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.logs import RequestIdMiddleware
 from api.metrics import HttpMetricsMiddleware, metrics_endpoint
+from api.graphql_http import StrictRequests
 from api.middleware import BodySizeLimit
 from api.persisted import PersistedOperations
 from api.settings import Settings, get_settings
@@ -84,7 +86,7 @@ def pac_from_settings(settings: Settings):
     )
 
 
-class GraphQLView(PersistedOperations, GraphQL):
+class GraphQLView(StrictRequests, PersistedOperations, GraphQL):
     def __init__(self, services: Services, **kwargs) -> None:
         super().__init__(**kwargs)
         self.services = services
@@ -199,8 +201,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         routes += portal_routes(STATIC)
     # The request id first, so every line logged while answering (the access line too)
     # carries it; then the request metrics, which see every answer, a 413 included.
-    middleware = [Middleware(RequestIdMiddleware), Middleware(HttpMetricsMiddleware),
-                  Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
+    middleware = [Middleware(RequestIdMiddleware), Middleware(HttpMetricsMiddleware)]
+    if settings.forwarded_allow_ips.strip():
+        # The client address (throttles) and scheme from the listed proxies' headers.
+        # `autofactura serve` runs uvicorn without its own proxy handling, which would
+        # trust 127.0.0.1 whatever this setting says.
+        middleware.append(Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips))
+    middleware.append(Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes))
     if settings.cors_origins:
         # SPAs served from the merchants' own domains call the API cross-origin. Tokens
         # travel in the Authorization header, never in cookies: no credentials mode.

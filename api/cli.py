@@ -34,6 +34,11 @@ def _safe_url(url: str) -> str:
     return url
 
 
+# The app reads X-Forwarded-For itself, only from FORWARDED_ALLOW_IPS (api/app.py):
+# uvicorn's own proxy handling trusts 127.0.0.1 unless told otherwise.
+UVICORN_OPTIONS = {"proxy_headers": False}
+
+
 def _keep_tcp_nodelay() -> None:
     """uvicorn binds the listener for --workers N with proto 0; accepted sockets inherit it
     and asyncio then leaves Nagle's algorithm on, so every keep-alive response waits ~40 ms
@@ -95,8 +100,9 @@ def _serve(args) -> int:
     if args.workers > 1:
         _keep_tcp_nodelay()
     uvicorn.run("api.asgi:app", host=args.host, port=args.port, workers=args.workers,
-                log_level=settings.log_level.lower(), proxy_headers=True,
-                log_config=logging_config(settings.effective_log_format, settings.log_level))
+                log_level=settings.log_level.lower(),
+                log_config=logging_config(settings.effective_log_format, settings.log_level),
+                **UVICORN_OPTIONS)
     return 0
 
 

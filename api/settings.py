@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     # JSON list, e.g. ["https://facturas.mitienda.mx"]. Empty: same origin only.
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = 1 << 20
+    # The reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed, as
+    # uvicorn reads them: comma-separated addresses or networks ("10.0.0.2,10.1.0.0/16")
+    # or "*". Empty (the default): nobody's, not even 127.0.0.1's, so a client cannot pick
+    # its own throttle bucket by sending the header; a local proxy's clients would
+    # otherwise all share, or dodge, one address's limits.
+    forwarded_allow_ips: str = ""
 
     # Logs (api/logs.py): one JSON object per line, or text. Unset: json in production, text
     # elsewhere.

@@ -21,6 +21,7 @@ from schema.catalogs.queries import CatalogQuery
 from schema.errors import mask_errors
 from schema.global_invoice.mutations import GlobalInvoiceMutation
 from schema.global_invoice.queries import GlobalInvoiceQuery
+from schema.input_guard import InputGuard
 from schema.invoicing.queries import InvoicingQuery
 from schema.merchants.mutations import MerchantMutation
 from schema.merchants.queries import MerchantQuery
@@ -62,6 +63,7 @@ def build_schema(
         lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
+        InputGuard,  # NUL, control characters, lone surrogates, over-long strings: BAD_USER_INPUT
         mask_errors,
     ]
     if production:

@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 import strawberry
 
+from services.kernel.dates import RANGE_TEXT, in_range
 from services.kernel.money import cents
 
 MAX_DECIMAL_INPUT = 40  # characters: refuse absurd literals before Decimal parses them
@@ -45,6 +46,9 @@ def _parse_datetime(value: object) -> datetime:
         raise ValueError(f"{value!r} is not an ISO 8601 date-time") from exc
     if parsed.tzinfo is None:
         raise ValueError("DateTime needs a UTC offset, e.g. 2026-11-29T10:00:00-06:00")
+    if in_range(parsed) is None:
+        # 0001-01-01T00:00:00+14:00 overflowed in the first comparison ("Error interno").
+        raise ValueError(f"La fecha {value!r} está fuera del rango admitido: {RANGE_TEXT}.")
     return parsed
 
 
@@ -57,7 +61,7 @@ SCALAR_MAP = {
     ),
     datetime: strawberry.scalar(
         name="DateTime",
-        description="ISO 8601 date-time with UTC offset.",
+        description="ISO 8601 date-time with UTC offset, from 2000-01-01 to 2100-12-31 (UTC).",
         serialize=_serialize_datetime,
         parse_value=_parse_datetime,
     ),

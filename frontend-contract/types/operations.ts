@@ -11,7 +11,7 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
-  /** ISO 8601 date-time with UTC offset. */
+  /** ISO 8601 date-time with UTC offset, from 2000-01-01 to 2100-12-31 (UTC). */
   DateTime: { input: string; output: string; }
   /** Amount as a string with two decimals ("1160.00"); accepted as a string or a number. */
   Decimal: { input: string; output: string; }

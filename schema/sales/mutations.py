@@ -10,6 +10,7 @@ from schema.fields import ErrorCode, FieldError, to_field_errors
 from schema.merchants.queries import current_merchant
 from schema.permissions import CanWriteSales
 from schema.sales import types as t
+from services.kernel.ids import parse_row_id
 from services.kernel.results import Invalid
 from services.sales import service as sales
 from services.sales import validation
@@ -81,10 +82,11 @@ class SalesMutation:
     @strawberry.mutation(permission_classes=[CanWriteSales], description="Void a sale (a return): its ticket can no longer be invoiced.")
     async def cancel_sale(self, info: Info, id: strawberry.ID) -> t.CancelSaleResult:
         merchant = await current_merchant(info)
-        if not str(id).isdigit():
+        sale_id = parse_row_id(str(id))  # "²" and 26 digits name no sale (were "Error interno")
+        if sale_id is None:
             return t.InvalidSale(errors=[FieldError(field="id", code="NOT_FOUND", message="No existe esa venta.",
                                                     error_code=ErrorCode("NOT_FOUND"))])
-        result = await sales.cancel_sale(info.context.services, merchant, int(id))
+        result = await sales.cancel_sale(info.context.services, merchant, sale_id)
         match result:
             case Invalid(problems=problems):
                 return t.InvalidSale(errors=to_field_errors(problems))

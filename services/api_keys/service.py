@@ -17,6 +17,7 @@ from persistence.tables import ApiKeyRow
 from services.api_keys.models import ApiKey, ApiKeyCreated, ApiScope, KeyPrincipal, api_key_from_row
 from services.kernel.codes import ApiKeyErrorCode as Code
 from services.kernel.container import Services
+from services.kernel.ids import parse_row_id
 from services.kernel.results import Invalid, invalid
 from services.kernel.types import FieldProblem
 
@@ -73,10 +74,11 @@ async def create_api_key(
 
 async def revoke_api_key(services: Services, merchant_id: int, key_id: str, *, now: datetime | None = None) -> ApiKey | Invalid:
     """Idempotent: revoking a revoked key returns it as it is."""
-    if not key_id.isascii() or not key_id.isdigit() or len(key_id) > 18:
+    row_id = parse_row_id(key_id)
+    if row_id is None:
         return invalid(FieldProblem("id", Code.NOT_FOUND, "No existe esa llave."))
     async with services.uow_factory(write=True) as uow:
-        row = await uow.api_keys.owned(merchant_id, int(key_id))
+        row = await uow.api_keys.owned(merchant_id, row_id)
         if row is None:
             return invalid(FieldProblem("id", Code.NOT_FOUND, "No existe esa llave."))
         if row.revoked_at is None:

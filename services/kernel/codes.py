@@ -194,3 +194,21 @@ DOMAIN_CODES: tuple[type[StrEnum], ...] = (
 def all_codes() -> list[str]:
     """Every code of every domain, once, sorted: the GraphQL ErrorCode enum's values."""
     return sorted({member.value for enum in DOMAIN_CODES for member in enum})
+
+
+class RequestErrorCode(StrEnum):
+    """GraphQL `errors[].extensions.code` of a request refused before any resolver ran
+    (api/graphql_http.py, schema/input_guard.py). Not FieldProblem codes, so not in
+    DOMAIN_CODES: they never appear in a FieldError."""
+
+    BAD_REQUEST = "BAD_REQUEST"  # the HTTP body is not a GraphQL request in a JSON object
+    BAD_USER_INPUT = "BAD_USER_INPUT"  # an argument no field could accept (see InputProblem)
+
+
+class InputProblem(StrEnum):
+    """Why schema/input_guard.py refused a string argument: `extensions.problem`."""
+
+    NUL_CHARACTER = "NUL_CHARACTER"
+    CONTROL_CHARACTER = "CONTROL_CHARACTER"
+    LONE_SURROGATE = "LONE_SURROGATE"
+    TOO_LONG = "TOO_LONG"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from services.kernel.ids import parse_row_id
 
 # ---- passwords -----------------------------------------------------------------------
 
@@ -78,6 +81,7 @@ INVOICE = "invoice"
 DOWNLOAD = "download"
 AUDIENCES = (MERCHANT, TICKET, INVOICE, DOWNLOAD)
 _ALGORITHM = "HS256"
+_PUBLIC_ID = re.compile(r"[0-9a-z]{1,40}")
 
 
 class TokenError(Exception):
@@ -136,7 +140,22 @@ class TokenService:
         except jwt.PyJWTError as exc:
             raise TokenError(str(exc)) from exc
         extra = {k: v for k, v in payload.items() if k not in {"iss", "aud", "sub", "iat", "exp", "jti"}}
-        return Claims(audience, str(payload["sub"]), datetime.fromtimestamp(payload["exp"], UTC), extra)
+        subject = str(payload["sub"])
+        # A merchant token names a merchant's row, a ticket token a sale's and (claim m) its
+        # merchant's: a subject that is no row id is a token this server never issued, not
+        # an "Error interno" when int() fails or the id overflows BIGINT.
+        if audience in (MERCHANT, TICKET) and parse_row_id(subject) is None:
+            raise TokenError("the subject is not a row id")
+        if audience == TICKET and parse_row_id(extra.get("m")) is None:
+            raise TokenError("the merchant claim is not a row id")
+        # Invoice and download tokens name a document's public id (32 hex, or "g" and 30).
+        if audience in (INVOICE, DOWNLOAD) and _PUBLIC_ID.fullmatch(subject) is None:
+            raise TokenError("the subject is not a public id")
+        try:
+            expires_at = datetime.fromtimestamp(payload["exp"], UTC)
+        except (OverflowError, OSError, ValueError) as exc:  # PyJWT checked it is a number, not its range
+            raise TokenError("exp out of range") from exc
+        return Claims(audience, subject, expires_at, extra)
 
     def audience_of(self, token: str) -> str | None:
         """Which audience a token claims (unverified); callers still decode() with it."""
