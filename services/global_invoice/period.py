@@ -136,19 +136,22 @@ def requested_period(tax_regime: str, zip_code: str, periodicity: str, months: s
     (every periodicity), or by (Meses, Año) for mensual and bimestral; every reason it
     cannot be issued now otherwise."""
     zone = catalogs.time_zone_for(zip_code)
-    problems = periodicity_problems(periodicity, tax_regime)
-    if problems:
-        return problems
-    if day is not None:
-        period = period_of_day(periodicity, day, zone)
-    elif periodicity in (MONTHLY, BIMONTHLY) and months and year is not None:
+    if periodicity not in PERIODICITIES:
+        return periodicity_problems(periodicity, tax_regime)
+    if day is None and periodicity in (MONTHLY, BIMONTHLY) and months and year is not None:
         problems = global_period_problems(tax_regime, periodicity, months, year, now.astimezone(zone).year)
         if problems:
             return problems
         period = period_of_months(periodicity, months, year, zone)
+    elif day is not None:
+        problems = periodicity_problems(periodicity, tax_regime)
+        if problems:
+            return problems
+        period = period_of_day(periodicity, day, zone)
     else:
-        return [FieldProblem("day", Code.PERIOD_REQUIRED,
-                             "Indica un día del periodo (day); con periodicidad mensual o bimestral basta el mes y el año.")]
+        return periodicity_problems(periodicity, tax_regime) + [FieldProblem(
+            "day", Code.PERIOD_REQUIRED,
+            "Indica un día del periodo (day); con periodicidad mensual o bimestral basta el mes y el año.")]
     problems = global_period_problems(tax_regime, periodicity, period.months, period.year, now.astimezone(zone).year)
     if problems:
         return problems
