@@ -196,3 +196,33 @@ async def test_bimonthly_is_refused_for_another_regime(services, gql, merchant):
         assert (await uow.merchants.by_id(row.id)).global_invoice_periodicity == "04"  # default kept
     rif_row, rif = await bimonthly_merchant(services, gql)
     assert (await set_periodicity(rif, "05"))["globalInvoicePeriodicity"] == "BIMONTHLY"
+
+
+async def test_worker_once_issues_overdue_periods_at_start(services, merchant, settings):
+    """`autofactura worker --once` (its own process, the real clock): periods that ended
+    before the worker started are issued at once; the running one waits."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    row, client = merchant
+    await set_periodicity(client, "01")
+    now = datetime.now(UTC)
+    for i, days in enumerate((3, 1.5, 1.4)):
+        await record(client, f"W-{i}", soldAt=(now - timedelta(days=days)).isoformat())
+    current = period_containing("01", now, ZONE)
+    await record(client, "W-NOW", soldAt=max(current.start, now - timedelta(minutes=1)).isoformat())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAC")}
+    env.update({"ENV": "development", "DATABASE_URL": settings.database_url, "VAR_DIR": str(settings.var_dir),
+                "JWT_SECRET": settings.jwt_secret, "ENCRYPTION_SECRET": settings.encryption_secret})
+    result = subprocess.run([sys.executable, "-m", "api.cli", "worker", "--once"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    expected = {period_containing("01", now - timedelta(days=d), ZONE).start for d in (3, 1.5, 1.4)}
+    globals_ = await globals_of(services)
+    assert {g.period_start for g in globals_} == expected and all(g.status == "ISSUED" for g in globals_)
+    assert f"facturas globales emitidas {len(expected)}" in result.stdout + result.stderr
+    statuses = {s.reference: s.status for s in await sales_of(services)}
+    assert statuses.pop("W-NOW") == "OPEN" and set(statuses.values()) == {"IN_GLOBAL_INVOICE"}
