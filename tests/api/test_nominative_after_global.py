@@ -21,7 +21,7 @@ from api.settings import Settings
 from persistence.tables import GlobalInvoiceRow, InvoiceRow, SaleRow
 from services.stamping.emulator import EmulatorServer, EmulatorState
 from services.worker import service as worker
-from tests.helpers import CUSTOMER, issue, lookup, operation, record
+from tests.helpers import issue, lookup, operation, record
 
 NS = {"cfdi": "http://www.sat.gob.mx/cfd/4"}
 SETTINGS = operation("UpdateSelfInvoicingSettings")  # $input
