@@ -182,6 +182,7 @@ async def _claim(services: Services, merchant: MerchantRow, period: Period,
     """Take the next part of this period with its sales; None when no sale is left."""
     assert merchant.id is not None
     merchant_id = merchant.id
+    part = 0
     try:
         async with services.uow_factory(write=True) as uow:
             # The folio counter's row lock comes first: it serialises this merchant's
@@ -212,9 +213,7 @@ async def _claim(services: Services, merchant: MerchantRow, period: Period,
             assert fresh is not None
             return fresh
     except IntegrityError:
-        pass  # a concurrent process created this part first
-    async with services.uow_factory() as uow:
-        part = await uow.global_invoices.next_part(merchant_id, period.periodicity, period.start) - 1
+        pass  # a concurrent process created this very part first: wait for it
     return await issuing.wait_for_lease(
         services, _global_invoices,
         lambda uow: uow.global_invoices.original(merchant_id, period.periodicity, period.start, part),
