@@ -293,12 +293,13 @@ class GlobalInvoiceRepository(StampedDocumentRepository[GlobalInvoiceRow]):
 
     async def record_cancelled(self, row_id: int, reason: str, cancelled_at: datetime, acuse: bytes | None,
                                now: datetime) -> bool:
-        """ISSUED -> CANCELLED once (compare-and-set)."""
+        """ISSUED -> CANCELLED once (compare-and-set); the stored PDF is dropped."""
         m = GlobalInvoiceRow
         result = await self.session.execute(
             update(m).where(m.id == row_id, m.status == DocumentStatus.ISSUED)
             .values(status=DocumentStatus.CANCELLED, cancellation_reason=reason, cancelled_at=cancelled_at,
-                    cancellation_acuse=acuse, lease_until=None, updated_at=now)
+                    cancellation_acuse=acuse, lease_until=None, updated_at=now,
+                    pdf=None)  # printed again on the next download, with the CANCELADO mark
             .execution_options(synchronize_session=False)
         )
         return result.rowcount == 1

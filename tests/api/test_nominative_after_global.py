@@ -85,9 +85,12 @@ def related(xml: bytes) -> tuple[str | None, list[str]]:
     return node.get("TipoRelacion"), [r.get("UUID") for r in node.findall("cfdi:CfdiRelacionado", NS)]
 
 
-async def test_one_ticket_leaves_its_global(gql, merchant, services):
+async def test_one_ticket_leaves_its_global(gql, merchant, services, http):
     row, client = merchant
     original = await a_global_of(services, client, ["A", "B", "C"])
+    before = await http.get((await client(GLOBALS))["data"]["globalInvoices"]["edges"][0]["node"]["pdfUrl"]
+                            .replace("http://testserver", ""))
+    assert before.status_code == 200
     found = await lookup(gql, row, "B", total_of(1))
     assert found["__typename"] == "InvoiceableTicket", found  # in a global, inside its deadline
     res = await issue(gql, found["ticketToken"])
@@ -115,6 +118,9 @@ async def test_one_ticket_leaves_its_global(gql, merchant, services):
     assert (first["status"], first["cancellationReason"], first["replacedBy"]["id"]) == ("CANCELLED", "04", replacement.public_id)
     assert (second["status"], second["replaces"]["id"], second["replacedBy"]) == ("ISSUED", original.public_id, None)
     assert second["total"] == f"{(original.total_cents - 11000) / 100:.2f}"
+    # The cancelled global's PDF is printed again, now with the CANCELADO mark.
+    after = await http.get(first["pdfUrl"].replace("http://testserver", ""))
+    assert after.status_code == 200 and after.content.startswith(b"%PDF") and after.content != before.content
 
 
 async def test_two_customers_of_one_global_at_once(gql, merchant, services):
