@@ -103,6 +103,19 @@ class SaleRepository(RepositoryBase[SaleRow]):
         count, total = result.one()
         return int(count), int(total)
 
+    async def earliest_open_by_merchant(self) -> list[tuple[int, datetime, str, str]]:
+        """(merchant id, soldAt of its oldest OPEN sale without an invoice, zip code,
+        global periodicity) of every merchant whose facturas globales the worker issues:
+        one grouped query, for the metrics' next-due time."""
+        result = await self.session.execute(
+            select(SaleRow.merchant_id, func.min(SaleRow.sold_at), MerchantRow.zip_code,
+                   MerchantRow.global_invoice_periodicity)
+            .join(MerchantRow, MerchantRow.id == SaleRow.merchant_id)
+            .where(SaleRow.status == SaleStatus.OPEN, MerchantRow.global_invoice_automatic.is_(True), ~_has_invoice())
+            .group_by(SaleRow.merchant_id, MerchantRow.zip_code, MerchantRow.global_invoice_periodicity)
+        )
+        return [(m, sold_at, zip_code, periodicity) for m, sold_at, zip_code, periodicity in result.all()]
+
     async def lock_in_global(self, merchant_id: int, global_invoice_id: int) -> list[int]:
         """Row-lock the sales of a factura global (PostgreSQL SELECT ... FOR UPDATE): a
         self-invoice claim of one of them (which locks its sale first) is then either

@@ -97,6 +97,19 @@ async def issue_due(services: Services, *, now: datetime | None = None) -> DueSw
         after = merchants[-1].id or after
 
 
+async def next_due_at(services: Services) -> datetime | None:
+    """When the next factura global of any merchant falls due (the end of the period of
+    the oldest sale without a CFDI), for the metrics; None when no sale waits."""
+    async with services.uow_factory() as uow:
+        oldest = await uow.sales.earliest_open_by_merchant()
+    ends = []
+    for _, sold_at, zip_code, periodicity in oldest:
+        if sold_at.tzinfo is None:  # SQLite's MIN() of UTC text comes back naive
+            sold_at = sold_at.replace(tzinfo=UTC)
+        ends.append(period_containing(periodicity, sold_at, catalogs.time_zone_for(zip_code)).end)
+    return min(ends, default=None)
+
+
 async def next_global(services: Services, merchant_id: int, *, now: datetime | None = None) -> NextGlobal:
     now = now or services.clock()
     async with services.uow_factory() as uow:

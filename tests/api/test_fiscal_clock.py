@@ -226,3 +226,25 @@ async def test_worker_once_issues_overdue_periods_at_start(services, merchant, s
     assert f"facturas globales emitidas {len(expected)}" in result.stdout + result.stderr
     statuses = {s.reference: s.status for s in await sales_of(services)}
     assert statuses.pop("W-NOW") == "OPEN" and set(statuses.values()) == {"IN_GLOBAL_INVOICE"}
+
+
+async def test_metrics_show_when_the_next_global_falls_due(services, merchant, http):
+    """GET /metrics: autofactura_next_global_invoice_due_timestamp_seconds is the end of the
+    period of the oldest sale without a CFDI; absent once none waits."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async def due() -> float | None:
+        text = (await http.get("/metrics")).text
+        found = [s.value for f in text_string_to_metric_families(text) for s in f.samples
+                 if s.name == "autofactura_next_global_invoice_due_timestamp_seconds"]
+        return found[0] if found else None
+
+    row, client = merchant
+    await set_periodicity(client, "03")
+    assert await due() is None
+    sold = datetime.now(UTC) - timedelta(days=40)
+    await record(client, "D-1", soldAt=sold.isoformat())
+    await record(client, "D-2", soldAt=(sold + timedelta(days=10)).isoformat())
+    assert await due() == period_containing("03", sold, ZONE).end.timestamp()
+    await worker.run_once(services, now=datetime.now(UTC))
+    assert await due() is None
