@@ -15,7 +15,7 @@ const config: CodegenConfig = {
         onlyOperationTypes: true,
         enumsAsTypes: true,
         avoidOptionals: { field: true, inputValue: false, object: true },
-        scalars: { Decimal: "string", DateTime: "string" },
+        scalars: { Decimal: "string", DateTime: "string", Date: "string" },
         strictScalars: true,
         useTypeImports: true,
       },

@@ -83,6 +83,11 @@ class MerchantRow(SQLModel, table=True):
     generic_product_key: str | None = Field(default=None, max_length=8)
     generic_unit_key: str | None = Field(default=None, max_length=3)
     generic_description: str | None = Field(default=None, max_length=1000)
+    # The fiscal clock (services/global_invoice/clock.py): c_Periodicidad of its facturas
+    # globales (01 diario ... 05 bimestral, 05 only for RegimenFiscal 621) and whether the
+    # worker issues each one when its period ends (RMF 2.7.1.21: within 24 hours).
+    global_invoice_periodicity: str = Field(default="04", max_length=2)
+    global_invoice_automatic: bool = True
     created_at: datetime
 
 
@@ -173,17 +178,31 @@ class InvoiceRow(StampedDocument, table=True):
     cancellation_note: str | None = Field(default=None, max_length=300)
 
 
-class GlobalInvoiceRow(StampedDocument, table=True):
-    """One factura global (CFDI to público en general) per merchant and period.
+# One original factura global per merchant, periodicity, period and part (a large period
+# is split into parts); a replacement (cancelled with motivo 04 and issued again without
+# a ticket) is unique per global it replaces. Written once for both engines and for the
+# migration (tests/persistence/test_migrations.py compares them).
+GLOBAL_ORIGINAL_WHERE = "replaces_id IS NULL"
 
-    The unique (merchant, periodicity, months, year) is what makes issuing exactly-once;
-    the sales it covers point to it (sale.global_invoice_id). Its public_id is "g" + hex:
-    never an invoice's (all hex) id."""
+
+class GlobalInvoiceRow(StampedDocument, table=True):
+    """One factura global (CFDI to público en general) per merchant, period and part.
+
+    The partial unique index on (merchant, periodicity, period_start, part) of originals
+    and the unique replaces_id are what make issuing exactly-once; the sales it covers
+    point to it (sale.global_invoice_id). Its public_id is "g" + hex: never an invoice's
+    (all hex) id. A global cancelled with motivo 04 (a customer asked for a nominative
+    CFDI of one of its tickets: Guía de llenado del CFDI global) is CANCELLED and its
+    replacement, issued without that ticket, points to it with replaces_id."""
 
     __tablename__ = "global_invoice"
     __table_args__ = (
-        UniqueConstraint("merchant_id", "periodicity", "months", "year", name="uq_global_invoice_period"),
+        Index(
+            "uq_global_invoice_period_part", "merchant_id", "periodicity", "period_start", "part", unique=True,
+            sqlite_where=text(GLOBAL_ORIGINAL_WHERE), postgresql_where=text(GLOBAL_ORIGINAL_WHERE),
+        ),
         UniqueConstraint("merchant_id", "series", "folio", name="uq_global_invoice_folio"),
+        UniqueConstraint("replaces_id", name="uq_global_invoice_replaces"),
         Index("ix_global_invoice_merchant_created", "merchant_id", "created_at", "id"),
     )
     id: int | None = Field(default=None, sa_column=Column(_BigId, primary_key=True, autoincrement=True))
@@ -191,6 +210,14 @@ class GlobalInvoiceRow(StampedDocument, table=True):
     months: str = Field(max_length=2)  # c_Meses
     year: int
     sale_count: int
+    # [period_start, period_end): the period in the merchant's local time, as UTC instants.
+    period_start: datetime
+    period_end: datetime
+    part: int = 1  # 1.. when a period's sales are split over several CFDIs (or arrive late)
+    replaces_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    cancellation_reason: str | None = Field(default=None, max_length=2)  # c_MotivoCancelacion (04)
+    cancelled_at: datetime | None = None
+    cancellation_acuse: bytes | None = Field(default=None, sa_type=LargeBinary, nullable=True)
 
 
 class PacCallRow(SQLModel, table=True):

@@ -1,7 +1,7 @@
 """Decimal and DateTime as the contract defines them."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 import strawberry
@@ -52,6 +52,15 @@ def _parse_datetime(value: object) -> datetime:
     return parsed
 
 
+def _parse_date(value: object) -> date:
+    if not isinstance(value, str):
+        raise ValueError("Date must be an ISO 8601 calendar date, e.g. 2026-11-29")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not an ISO 8601 date (AAAA-MM-DD)") from exc
+
+
 SCALAR_MAP = {
     Decimal: strawberry.scalar(
         name="Decimal",
@@ -64,5 +73,11 @@ SCALAR_MAP = {
         description="ISO 8601 date-time with UTC offset, from 2000-01-01 to 2100-12-31 (UTC).",
         serialize=_serialize_datetime,
         parse_value=_parse_datetime,
+    ),
+    date: strawberry.scalar(
+        name="Date",
+        description="ISO 8601 calendar date (AAAA-MM-DD), a day of the merchant's local calendar.",
+        serialize=lambda value: value.isoformat(),
+        parse_value=_parse_date,
     ),
 }

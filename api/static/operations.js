@@ -30,8 +30,8 @@ export const operations = {
     "document": "# Stop sending to an endpoint.\nmutation DeleteWebhookEndpoint($id: ID!) {\n  deleteWebhookEndpoint(id: $id) {\n    __typename\n    ... on WebhookEndpoint {\n      id\n    }\n    ... on InvalidWebhookEndpoint {\n      errors {\n        field\n        code\n        message\n      }\n    }\n  }\n}\n"
   },
   "GlobalInvoicesPage": {
-    "sha256": "256d849aa9e53dd4c552e49affd4a6863d53c4c1af8cafd3449993ed18e21250",
-    "document": "# One page of the merchant's facturas globales, newest first (first: 1-100). Merchant token.\nquery GlobalInvoicesPage($first: Int = 50, $after: String) {\n  globalInvoices(first: $first, after: $after) {\n    edges {\n      cursor\n      node {\n        id\n        uuid\n        series\n        folio\n        periodicity\n        months\n        year\n        total\n        saleCount\n        status\n        issuedAt\n        xmlUrl\n        pdfUrl\n        sandbox\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}\n"
+    "sha256": "fd0945a2a2a270b8b5356c3d41131c5e55522380946a600460fdc7220882703d",
+    "document": "# One page of the merchant's facturas globales, newest first (first: 1-100). Merchant token.\nquery GlobalInvoicesPage($first: Int = 50, $after: String) {\n  globalInvoices(first: $first, after: $after) {\n    edges {\n      cursor\n      node {\n        id\n        uuid\n        series\n        folio\n        periodicity\n        months\n        year\n        total\n        saleCount\n        status\n        issuedAt\n        xmlUrl\n        pdfUrl\n        sandbox\n        periodStart\n        periodEnd\n        part\n        cancellationReason\n        cancelledAt\n        replaces {\n          id\n          uuid\n          status\n        }\n        replacedBy {\n          id\n          uuid\n          status\n          total\n        }\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}\n"
   },
   "InvoiceStatus": {
     "sha256": "beaac467672a314221398f63bb9c80ffd5a130552297b45e0863494858155aae",
@@ -42,8 +42,8 @@ export const operations = {
     "document": "# One page of the merchant's invoices, newest first (first: 1-100). Merchant token.\nquery InvoicesPage($first: Int = 50, $after: String) {\n  invoices(first: $first, after: $after) {\n    edges {\n      cursor\n      node {\n        id\n        uuid\n        series\n        folio\n        status\n        issuedAt\n        total\n        customerRfc\n        customerName\n        xmlUrl\n        pdfUrl\n        sandbox\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}\n"
   },
   "IssueGlobalInvoice": {
-    "sha256": "4845b8fc587e5aca45cbc5963f2b80e1601cb2abc127471230e445e61c4d0827",
-    "document": "# Issue (or, for a period already issued, return) the factura global to público en general\n# for the tickets of a period nobody self-invoiced. Merchant token.\nmutation IssueGlobalInvoice($input: GlobalInvoiceInput!) {\n  issueGlobalInvoice(input: $input) {\n    __typename\n    ... on GlobalInvoiceIssued {\n      includedSales\n      leftOutSales\n      globalInvoice {\n        id\n        uuid\n        series\n        folio\n        periodicity\n        months\n        year\n        total\n        saleCount\n        status\n        issuedAt\n        xmlUrl\n        pdfUrl\n        sandbox\n      }\n    }\n    ... on InvalidGlobalInvoice {\n      errors {\n        field\n        code\n        message\n      }\n    }\n    ... on NothingToInvoice {\n      message\n      leftOutSales\n    }\n    ... on StampingFailed {\n      message\n      retryable\n    }\n  }\n}\n"
+    "sha256": "fc9ff90355e2e97f14bce10d709203e4a2be8e863ce5c852fa27e67fa2b6c464",
+    "document": "# Issue (or, for a period already issued, return) the factura global to público en general\n# of an ended period: every sale without a CFDI. The period by `day` (any day inside it) or,\n# for 04 and 05, by months and year. Merchant token.\nmutation IssueGlobalInvoice($input: GlobalInvoiceInput!) {\n  issueGlobalInvoice(input: $input) {\n    __typename\n    ... on GlobalInvoiceIssued {\n      includedSales\n      leftOutSales\n      globalInvoice {\n        id\n        uuid\n        series\n        folio\n        periodicity\n        months\n        year\n        total\n        saleCount\n        status\n        issuedAt\n        xmlUrl\n        pdfUrl\n        sandbox\n        periodStart\n        periodEnd\n        part\n      }\n    }\n    ... on InvalidGlobalInvoice {\n      errors {\n        field\n        code\n        message\n      }\n    }\n    ... on NothingToInvoice {\n      message\n      leftOutSales\n    }\n    ... on StampingFailed {\n      message\n      retryable\n    }\n  }\n}\n"
   },
   "IssueInvoice": {
     "sha256": "8c3739262f2de8dec168b594d8808c889addfd01c6e738af4248c82393b99ec7",
@@ -56,6 +56,10 @@ export const operations = {
   "Me": {
     "sha256": "6c157a3e923f846aa4031f7a3600c318a4f750033cac26da4bb6809ab130ada5",
     "document": "# The logged-in merchant and its self-invoicing settings. Merchant token.\nquery Me {\n  me {\n    companyNumber\n    rfc\n    legalName\n    taxRegime\n    zipCode\n    email\n    certificateNumber\n    certificateValidTo\n    selfInvoicing {\n      enabled\n      monthEndLimit\n      deadlineDays\n      series\n      genericConcept {\n        enabled\n        productKey\n        unitKey\n        description\n      }\n    }\n  }\n}\n"
+  },
+  "NextGlobalInvoice": {
+    "sha256": "e251b68e03ec10505a20c290e6940d6bb902d8b0a5c03396824a24d2c83b88e0",
+    "document": "# The fiscal clock: the next factura global due (the oldest ended period with sales without a\n# CFDI, or the running one), its period, deadline and the sales it will hold. Merchant token.\nquery NextGlobalInvoice {\n  nextGlobalInvoice {\n    periodicity\n    months\n    year\n    periodStart\n    periodEnd\n    dueAt\n    deadline\n    saleCount\n    total\n    overdue\n    automatic\n  }\n}\n"
   },
   "PaymentForms": {
     "sha256": "cd8e1628d2468fce012f50720e0fec512c289a2e7982e45b88926ef55732e58b",
@@ -114,8 +118,8 @@ export const operations = {
     "document": "# The generic concept (\"Consumo de alimentos\") invoices list instead of the ticket's lines.\n# Merchant token.\nmutation UpdateGenericConcept($input: GenericConceptInput!) {\n  updateGenericConcept(input: $input) {\n    __typename\n    ... on GenericConcept {\n      enabled\n      productKey\n      unitKey\n      description\n    }\n    ... on InvalidSettings {\n      errors {\n        field\n        code\n        message\n      }\n    }\n  }\n}\n"
   },
   "UpdateSelfInvoicingSettings": {
-    "sha256": "9aa15c9c4d00dac046bc35a62286aa4297172145cc83eff4544618b809395cf5",
-    "document": "# Deadline rules for self-invoicing. Merchant token.\nmutation UpdateSelfInvoicingSettings($input: SelfInvoicingSettingsInput!) {\n  updateSelfInvoicingSettings(input: $input) {\n    __typename\n    ... on SelfInvoicingSettings {\n      enabled\n      monthEndLimit\n      deadlineDays\n    }\n    ... on InvalidSettings {\n      errors {\n        field\n        code\n        message\n      }\n    }\n  }\n}\n"
+    "sha256": "23c497714a2619345e3cf3a96b4c0d1be21f2e82d80ced5771e7bfd8af4dde65",
+    "document": "# Deadline rules for self-invoicing and the facturas globales' periodicity. Merchant token.\nmutation UpdateSelfInvoicingSettings($input: SelfInvoicingSettingsInput!) {\n  updateSelfInvoicingSettings(input: $input) {\n    __typename\n    ... on SelfInvoicingSettings {\n      enabled\n      monthEndLimit\n      deadlineDays\n      globalInvoicePeriodicity\n      globalInvoiceAutomatic\n    }\n    ... on InvalidSettings {\n      errors {\n        field\n        code\n        message\n      }\n    }\n  }\n}\n"
   },
   "WebhookEndpoints": {
     "sha256": "4a26e47efa49eee7ec4d89a0f14f560d3cb722dc32e59b222505ae9af7baaf07",

@@ -11,6 +11,8 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
+  /** ISO 8601 calendar date (AAAA-MM-DD), a day of the merchant's local calendar. */
+  Date: { input: string; output: string; }
   /** ISO 8601 date-time with UTC offset, from 2000-01-01 to 2100-12-31 (UTC). */
   DateTime: { input: string; output: string; }
   /** Amount as a string with two decimals ("1160.00"); accepted as a string or a number. */
@@ -108,6 +110,7 @@ export type ErrorCode =
   | 'PERIODICITY_NOT_ALLOWED'
   | 'PERIODICITY_NOT_SUPPORTED'
   | 'PERIOD_NOT_ENDED'
+  | 'PERIOD_REQUIRED'
   | 'PRODUCT_KEY_INVALID'
   | 'RATE_NOT_ALLOWED'
   | 'RATE_WITH_EXEMPT'
@@ -161,16 +164,29 @@ export type GenericConceptInput = {
   unitKey?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** A period: by `day` (any day inside it) for every periodicity, or by months and year for 04 and 05 */
 export type GlobalInvoiceInput = {
+  /** Any day of the period (merchant's local calendar); required for 01, 02 and 03 */
+  day?: InputMaybe<Scalars['Date']['input']>;
   /** c_Meses: 01-12 with mensual, 13 (enero-febrero) to 18 with bimestral */
-  months: Scalars['String']['input'];
-  /** c_Periodicidad: 04 mensual, 05 bimestral (Régimen 621 only) */
+  months?: InputMaybe<Scalars['String']['input']>;
+  /** c_Periodicidad: 01 diario, 02 semanal, 03 quincenal, 04 mensual, 05 bimestral (Régimen 621 only) */
   periodicity: Scalars['String']['input'];
   /** InformacionGlobal@Año: the year of issue or the one before */
-  year: Scalars['Int']['input'];
+  year?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** c_Periodicidad of the facturas globales (Guía de llenado del CFDI global) */
+export type GlobalInvoicePeriodicity =
+  | 'BIMONTHLY'
+  | 'DAILY'
+  | 'FORTNIGHTLY'
+  | 'MONTHLY'
+  | 'WEEKLY';
+
 export type GlobalInvoiceStatus =
+  | 'CANCELLATION_PENDING'
+  | 'CANCELLED'
   | 'ISSUED'
   | 'PENDING';
 
@@ -268,6 +284,8 @@ export type SaleStatus =
 
 export type SelfInvoicingSettingsInput = {
   deadlineDays?: InputMaybe<Scalars['Int']['input']>;
+  globalInvoiceAutomatic?: InputMaybe<Scalars['Boolean']['input']>;
+  globalInvoicePeriodicity?: InputMaybe<GlobalInvoicePeriodicity>;
   monthEndLimit?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
@@ -354,16 +372,29 @@ export type GenericConceptInput = {
   unitKey?: string | null | undefined;
 };
 
+/** A period: by `day` (any day inside it) for every periodicity, or by months and year for 04 and 05 */
 export type GlobalInvoiceInput = {
+  /** Any day of the period (merchant's local calendar); required for 01, 02 and 03 */
+  day?: string | null | undefined;
   /** c_Meses: 01-12 with mensual, 13 (enero-febrero) to 18 with bimestral */
-  months: string;
-  /** c_Periodicidad: 04 mensual, 05 bimestral (Régimen 621 only) */
+  months?: string | null | undefined;
+  /** c_Periodicidad: 01 diario, 02 semanal, 03 quincenal, 04 mensual, 05 bimestral (Régimen 621 only) */
   periodicity: string;
   /** InformacionGlobal@Año: the year of issue or the one before */
-  year: number;
+  year?: number | null | undefined;
 };
 
+/** c_Periodicidad of the facturas globales (Guía de llenado del CFDI global) */
+export type GlobalInvoicePeriodicity =
+  | 'BIMONTHLY'
+  | 'DAILY'
+  | 'FORTNIGHTLY'
+  | 'MONTHLY'
+  | 'WEEKLY';
+
 export type GlobalInvoiceStatus =
+  | 'CANCELLATION_PENDING'
+  | 'CANCELLED'
   | 'ISSUED'
   | 'PENDING';
 
@@ -423,6 +454,8 @@ export type SaleStatus =
 
 export type SelfInvoicingSettingsInput = {
   deadlineDays?: number | null | undefined;
+  globalInvoiceAutomatic?: boolean | null | undefined;
+  globalInvoicePeriodicity?: GlobalInvoicePeriodicity | null | undefined;
   monthEndLimit?: boolean | null | undefined;
 };
 
@@ -526,7 +559,7 @@ export type GlobalInvoicesPageQueryVariables = Exact<{
 }>;
 
 
-export type GlobalInvoicesPageQuery = { globalInvoices: { edges: Array<{ cursor: string, node: { id: string, uuid: string | null, series: string, folio: string, periodicity: string, months: string, year: number, total: string, saleCount: number, status: GlobalInvoiceStatus, issuedAt: string | null, xmlUrl: string | null, pdfUrl: string | null, sandbox: boolean } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type GlobalInvoicesPageQuery = { globalInvoices: { edges: Array<{ cursor: string, node: { id: string, uuid: string | null, series: string, folio: string, periodicity: string, months: string, year: number, total: string, saleCount: number, status: GlobalInvoiceStatus, issuedAt: string | null, xmlUrl: string | null, pdfUrl: string | null, sandbox: boolean, periodStart: string | null, periodEnd: string | null, part: number, cancellationReason: string | null, cancelledAt: string | null, replaces: { id: string, uuid: string | null, status: GlobalInvoiceStatus } | null, replacedBy: { id: string, uuid: string | null, status: GlobalInvoiceStatus, total: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type InvoiceStatusQueryVariables = Exact<{
   id: string | number;
@@ -549,7 +582,7 @@ export type IssueGlobalInvoiceMutationVariables = Exact<{
 
 
 export type IssueGlobalInvoiceMutation = { issueGlobalInvoice:
-    | { __typename: 'GlobalInvoiceIssued', includedSales: number, leftOutSales: number, globalInvoice: { id: string, uuid: string | null, series: string, folio: string, periodicity: string, months: string, year: number, total: string, saleCount: number, status: GlobalInvoiceStatus, issuedAt: string | null, xmlUrl: string | null, pdfUrl: string | null, sandbox: boolean } }
+    | { __typename: 'GlobalInvoiceIssued', includedSales: number, leftOutSales: number, globalInvoice: { id: string, uuid: string | null, series: string, folio: string, periodicity: string, months: string, year: number, total: string, saleCount: number, status: GlobalInvoiceStatus, issuedAt: string | null, xmlUrl: string | null, pdfUrl: string | null, sandbox: boolean, periodStart: string | null, periodEnd: string | null, part: number } }
     | { __typename: 'InvalidGlobalInvoice', errors: Array<{ field: string, code: string, message: string }> }
     | { __typename: 'NothingToInvoice', message: string, leftOutSales: number }
     | { __typename: 'StampingFailed', message: string, retryable: boolean }
@@ -585,6 +618,11 @@ export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
 
 export type MeQuery = { me: { companyNumber: string, rfc: string, legalName: string, taxRegime: string, zipCode: string, email: string, certificateNumber: string, certificateValidTo: string | null, selfInvoicing: { enabled: boolean, monthEndLimit: boolean, deadlineDays: number, series: string, genericConcept: { enabled: boolean, productKey: string | null, unitKey: string | null, description: string | null } } } };
+
+export type NextGlobalInvoiceQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type NextGlobalInvoiceQuery = { nextGlobalInvoice: { periodicity: string, months: string, year: number, periodStart: string, periodEnd: string, dueAt: string, deadline: string, saleCount: number, total: string, overdue: boolean, automatic: boolean } };
 
 export type PaymentFormsQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -726,7 +764,7 @@ export type UpdateSelfInvoicingSettingsMutationVariables = Exact<{
 
 export type UpdateSelfInvoicingSettingsMutation = { updateSelfInvoicingSettings:
     | { __typename: 'InvalidSettings', errors: Array<{ field: string, code: string, message: string }> }
-    | { __typename: 'SelfInvoicingSettings', enabled: boolean, monthEndLimit: boolean, deadlineDays: number }
+    | { __typename: 'SelfInvoicingSettings', enabled: boolean, monthEndLimit: boolean, deadlineDays: number, globalInvoicePeriodicity: GlobalInvoicePeriodicity, globalInvoiceAutomatic: boolean }
    };
 
 export type WebhookEndpointsQueryVariables = Exact<{ [key: string]: never; }>;

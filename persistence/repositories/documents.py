@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import defer
 
 from persistence.repositories.base import Cursor, RepositoryBase
@@ -224,14 +224,58 @@ class InvoiceRepository(StampedDocumentRepository[InvoiceRow]):
 class GlobalInvoiceRepository(StampedDocumentRepository[GlobalInvoiceRow]):
     model = GlobalInvoiceRow
 
-    async def by_period(self, merchant_id: int, periodicity: str, months: str, year: int) -> GlobalInvoiceRow | None:
+    async def original(self, merchant_id: int, periodicity: str, period_start: datetime, part: int) -> GlobalInvoiceRow | None:
+        """A period's original global (not a replacement) of this part."""
+        m = GlobalInvoiceRow
         result = await self.session.execute(
-            select(GlobalInvoiceRow).where(
-                GlobalInvoiceRow.merchant_id == merchant_id, GlobalInvoiceRow.periodicity == periodicity,
-                GlobalInvoiceRow.months == months, GlobalInvoiceRow.year == year,
-            ).execution_options(populate_existing=True)
+            select(m).where(m.merchant_id == merchant_id, m.periodicity == periodicity, m.period_start == period_start,
+                            m.part == part, m.replaces_id.is_(None))
+            .execution_options(populate_existing=True)
         )
         return result.scalar_one_or_none()
+
+    async def next_part(self, merchant_id: int, periodicity: str, period_start: datetime) -> int:
+        m = GlobalInvoiceRow
+        result = await self.session.execute(
+            select(func.max(m.part)).where(m.merchant_id == merchant_id, m.periodicity == periodicity,
+                                           m.period_start == period_start, m.replaces_id.is_(None))
+        )
+        return int(result.scalar_one() or 0) + 1
+
+    async def of_period(self, merchant_id: int, periodicity: str, period_start: datetime) -> list[GlobalInvoiceRow]:
+        """Every global of a period (parts, cancelled ones and their replacements), oldest first."""
+        m = GlobalInvoiceRow
+        result = await self.session.execute(
+            select(m).where(m.merchant_id == merchant_id, m.periodicity == periodicity, m.period_start == period_start)
+            .options(*self._without_files()).order_by(m.id)
+        )
+        return list(result.scalars())
+
+    async def replacement_of(self, row_id: int) -> GlobalInvoiceRow | None:
+        result = await self.session.execute(
+            select(GlobalInvoiceRow).where(GlobalInvoiceRow.replaces_id == row_id)
+            .execution_options(populate_existing=True)
+        )
+        return result.scalar_one_or_none()
+
+    async def public_ids(self, merchant_id: int, row_ids: list[int]) -> dict[int, str]:
+        if not row_ids:
+            return {}
+        result = await self.session.execute(
+            select(GlobalInvoiceRow.id, GlobalInvoiceRow.public_id)
+            .where(GlobalInvoiceRow.merchant_id == merchant_id, GlobalInvoiceRow.id.in_(row_ids))
+        )
+        return {row_id: public_id for row_id, public_id in result.all()}
+
+    async def replacements_of(self, merchant_id: int, row_ids: list[int]) -> dict[int, str]:
+        """{replaced global's id: its replacement's public id}."""
+        if not row_ids:
+            return {}
+        result = await self.session.execute(
+            select(GlobalInvoiceRow.replaces_id, GlobalInvoiceRow.public_id)
+            .where(GlobalInvoiceRow.merchant_id == merchant_id, GlobalInvoiceRow.replaces_id.in_(row_ids))
+        )
+        return {row_id: public_id for row_id, public_id in result.all()}
 
     async def set_totals(self, row_id: int, total_cents: int, sale_count: int) -> None:
         await self.session.execute(
@@ -239,6 +283,26 @@ class GlobalInvoiceRepository(StampedDocumentRepository[GlobalInvoiceRow]):
             .values(total_cents=total_cents, sale_count=sale_count)
             .execution_options(synchronize_session=False)
         )
+
+    async def clear_lease(self, row_id: int) -> None:
+        """Give back an ISSUED global's lease (a motivo 04 route that failed midway)."""
+        await self.session.execute(
+            update(GlobalInvoiceRow).where(GlobalInvoiceRow.id == row_id, GlobalInvoiceRow.status == DocumentStatus.ISSUED)
+            .values(lease_until=None).execution_options(synchronize_session=False)
+        )
+
+    async def record_cancelled(self, row_id: int, reason: str, cancelled_at: datetime, acuse: bytes | None,
+                               now: datetime) -> bool:
+        """ISSUED -> CANCELLED once (compare-and-set); the stored PDF is dropped."""
+        m = GlobalInvoiceRow
+        result = await self.session.execute(
+            update(m).where(m.id == row_id, m.status == DocumentStatus.ISSUED)
+            .values(status=DocumentStatus.CANCELLED, cancellation_reason=reason, cancelled_at=cancelled_at,
+                    cancellation_acuse=acuse, lease_until=None, updated_at=now,
+                    pdf=None)  # printed again on the next download, with the CANCELADO mark
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
 
 
 __all__ = ["GlobalInvoiceRepository", "InvoiceRepository", "StampedDocument", "StampedDocumentRepository", "live_invoice"]

@@ -36,3 +36,11 @@ class MerchantRepository(RepositoryBase[MerchantRow]):
                                   and_(MerchantRow.certificate_valid_to == at, MerchantRow.id > last_id)))
         result = await self.session.execute(stmt.order_by(MerchantRow.certificate_valid_to, MerchantRow.id).limit(limit))
         return list(result.scalars())
+
+    async def with_automatic_global_invoices(self, after_id: int = 0, limit: int = 200) -> list[MerchantRow]:
+        """Merchants whose facturas globales the worker issues, a page at a time by id."""
+        result = await self.session.execute(
+            select(MerchantRow).where(MerchantRow.global_invoice_automatic.is_(True), MerchantRow.id > after_id)
+            .order_by(MerchantRow.id).limit(limit)
+        )
+        return list(result.scalars())

@@ -72,15 +72,77 @@ class SaleRepository(RepositoryBase[SaleRow]):
         )
         return result.scalar_one_or_none()
 
-    async def open_without_invoice(self, merchant_id: int, start: datetime, end: datetime) -> list[SaleRow]:
+    async def open_without_invoice(self, merchant_id: int, start: datetime, end: datetime,
+                                   limit: int | None = None) -> list[SaleRow]:
         """OPEN sales sold in [start, end) that have no self-invoice row: the candidates of a factura global."""
-        result = await self.session.execute(
+        stmt = (
             select(SaleRow)
             .where(SaleRow.merchant_id == merchant_id, SaleRow.status == SaleStatus.OPEN,
                    SaleRow.sold_at >= start, SaleRow.sold_at < end, ~_has_invoice())
             .order_by(SaleRow.sold_at, SaleRow.id)
         )
+        result = await self.session.execute(stmt.limit(limit) if limit is not None else stmt)
         return list(result.scalars())
+
+    async def earliest_open_without_invoice(self, merchant_id: int, start: datetime, end: datetime) -> datetime | None:
+        """soldAt of the first OPEN sale without an invoice in [start, end): the fiscal clock's next period."""
+        result = await self.session.execute(
+            select(func.min(SaleRow.sold_at))
+            .where(SaleRow.merchant_id == merchant_id, SaleRow.status == SaleStatus.OPEN,
+                   SaleRow.sold_at >= start, SaleRow.sold_at < end, ~_has_invoice())
+        )
+        return result.scalar_one_or_none()
+
+    async def open_summary(self, merchant_id: int, start: datetime, end: datetime) -> tuple[int, int]:
+        """(count, total cents) of the OPEN sales without an invoice in [start, end)."""
+        result = await self.session.execute(
+            select(func.count(), func.coalesce(func.sum(SaleRow.total_cents), 0))
+            .where(SaleRow.merchant_id == merchant_id, SaleRow.status == SaleStatus.OPEN,
+                   SaleRow.sold_at >= start, SaleRow.sold_at < end, ~_has_invoice())
+        )
+        count, total = result.one()
+        return int(count), int(total)
+
+    async def earliest_open_by_merchant(self) -> list[tuple[int, datetime, str, str]]:
+        """(merchant id, soldAt of its oldest OPEN sale without an invoice, zip code,
+        global periodicity) of every merchant whose facturas globales the worker issues:
+        one grouped query, for the metrics' next-due time."""
+        result = await self.session.execute(
+            select(SaleRow.merchant_id, func.min(SaleRow.sold_at), MerchantRow.zip_code,
+                   MerchantRow.global_invoice_periodicity)
+            .join(MerchantRow, MerchantRow.id == SaleRow.merchant_id)
+            .where(SaleRow.status == SaleStatus.OPEN, MerchantRow.global_invoice_automatic.is_(True), ~_has_invoice())
+            .group_by(SaleRow.merchant_id, MerchantRow.zip_code, MerchantRow.global_invoice_periodicity)
+        )
+        return [(m, sold_at, zip_code, periodicity) for m, sold_at, zip_code, periodicity in result.all()]
+
+    async def lock_in_global(self, merchant_id: int, global_invoice_id: int) -> list[int]:
+        """Row-lock the sales of a factura global (PostgreSQL SELECT ... FOR UPDATE): a
+        self-invoice claim of one of them (which locks its sale first) is then either
+        committed before this transaction reads them, or waits for it."""
+        result = await self.session.execute(
+            select(SaleRow.id).where(SaleRow.merchant_id == merchant_id, SaleRow.global_invoice_id == global_invoice_id)
+            .order_by(SaleRow.id).with_for_update()
+        )
+        return list(result.scalars())
+
+    async def move_to_replacement(self, merchant_id: int, from_global_id: int, to_global_id: int) -> int:
+        """The sales of a global being replaced that keep no nominative invoice go to its
+        replacement; those with one (a customer asked for it) stay with the cancelled global."""
+        result = await self.session.execute(
+            update(SaleRow)
+            .where(SaleRow.merchant_id == merchant_id, SaleRow.global_invoice_id == from_global_id,
+                   SaleRow.status == SaleStatus.IN_GLOBAL_INVOICE, ~_has_invoice())
+            .values(global_invoice_id=to_global_id)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(  # fresh snapshot: an invoice claim committed meanwhile
+            update(SaleRow)
+            .where(SaleRow.merchant_id == merchant_id, SaleRow.global_invoice_id == to_global_id, _has_invoice())
+            .values(global_invoice_id=from_global_id)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount
 
     async def claim_for_global(self, merchant_id: int, sale_ids: list[int], global_invoice_id: int) -> int:
         """Move OPEN sales without an invoice into a factura global; returns how many moved.

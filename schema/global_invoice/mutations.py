@@ -19,12 +19,12 @@ from services.kernel.results import Invalid
 class GlobalInvoiceMutation:
     @strawberry.mutation(
         permission_classes=[CanManageGlobalInvoices],
-        description="Issue (or return) the factura global to público en general for a period's tickets nobody self-invoiced.",
+        description="Issue (or return) the factura global to público en general of an ended period: every sale without a CFDI.",
     )
     async def issue_global_invoice(self, info: Info, input: t.GlobalInvoiceInput) -> t.IssueGlobalInvoiceResult:
         ctx = info.context
         outcome = await global_invoice.issue_global_invoice(
-            ctx.services, ctx.merchant_id, input.periodicity, input.months, input.year
+            ctx.services, ctx.merchant_id, input.periodicity, input.months, input.year, day=input.day
         )
         match outcome:
             case global_invoice.GlobalIssued():

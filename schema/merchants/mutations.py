@@ -102,6 +102,8 @@ class MerchantMutation:
         result = await merchants.update_settings(
             ctx.services.uow_factory, ctx.merchant_id,
             month_end_limit=input.month_end_limit, deadline_days=input.deadline_days,
+            global_invoice_periodicity=input.global_invoice_periodicity.value if input.global_invoice_periodicity else None,
+            global_invoice_automatic=input.global_invoice_automatic,
         )
         match result:
             case Invalid(problems=problems):

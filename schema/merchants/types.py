@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Annotated, Optional, Union
 
 import strawberry
@@ -45,6 +46,15 @@ class GenericConcept:
     description: Optional[str]
 
 
+@strawberry.enum(description="c_Periodicidad of the facturas globales (Guía de llenado del CFDI global)")
+class GlobalInvoicePeriodicity(Enum):
+    DAILY = "01"
+    WEEKLY = "02"
+    FORTNIGHTLY = "03"
+    MONTHLY = "04"
+    BIMONTHLY = "05"  # only RegimenFiscal 621
+
+
 @strawberry.type
 class SelfInvoicingSettings:
     enabled: bool
@@ -54,6 +64,13 @@ class SelfInvoicingSettings:
     deadline_days: int = strawberry.field(description="Otherwise the ticket may be invoiced until this many days after the sale")
     generic_concept: GenericConcept
     series: str = "AF"
+    global_invoice_periodicity: GlobalInvoicePeriodicity = strawberry.field(
+        default=GlobalInvoicePeriodicity.MONTHLY,
+        description="Period of the facturas globales (c_Periodicidad 01-05); BIMONTHLY only for régimen 621",
+    )
+    global_invoice_automatic: bool = strawberry.field(
+        default=True, description="The worker issues each factura global within 24 hours after its period ends (RMF 2.7.1.21)"
+    )
 
 
 @strawberry.type(description="The merchant's Certificado de Sello Digital")
@@ -82,6 +99,8 @@ class Merchant:
 class SelfInvoicingSettingsInput:
     month_end_limit: Optional[bool] = None
     deadline_days: Optional[int] = None
+    global_invoice_periodicity: Optional[GlobalInvoicePeriodicity] = None
+    global_invoice_automatic: Optional[bool] = None
 
 
 @strawberry.type
@@ -196,6 +215,8 @@ def to_settings(m: MerchantModel) -> SelfInvoicingSettings:
         deadline_days=m.deadline_days,
         generic_concept=to_generic_concept(m),
         series=m.series,
+        global_invoice_periodicity=GlobalInvoicePeriodicity(m.global_invoice_periodicity),
+        global_invoice_automatic=m.global_invoice_automatic,
     )
 
 

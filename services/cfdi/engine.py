@@ -121,7 +121,8 @@ def build_signed_cfdi(request: InvoiceRequest, csd: CsdMaterial) -> SignedCfdi:
 
 def _seal(issuer: Issuer, customer: Customer, concepts: list[Concept], totals: Totals, payment_form: str,
           series: str, folio: str, issued_at: datetime, csd: CsdMaterial,
-          global_information: tuple[str, str, int] | None = None) -> SignedCfdi:
+          global_information: tuple[str, str, int] | None = None,
+          related: tuple[str, tuple[str, ...]] | None = None) -> SignedCfdi:
     """Seal with the issuer's CSD, check the seal's cadena with SAT's XSLT and the XSD."""
     zone = catalogs.time_zone_for(issuer.zip_code)
     info, cert, key = open_csd(csd.certificate_der, csd.private_key_der, csd.password,
@@ -150,6 +151,7 @@ def _seal(issuer: Issuer, customer: Customer, concepts: list[Concept], totals: T
         certificate_number=info.certificate_number,
         certificate_der=csd.certificate_der,
         global_information=global_information,
+        related=related,
     )
     root = satcfdi_adapter.to_tree(comprobante)
     cadena = cadena_original(etree.ElementTree(root))
@@ -186,6 +188,9 @@ def _seal(issuer: Issuer, customer: Customer, concepts: list[Concept], totals: T
 #   FormaPago: the form with which the largest amount was paid (Guía, FormaPago);
 #   MetodoPago PUE.
 
+# c_TipoRelacion 04 "Sustitución de los CFDI previos": a replacement factura global names
+# the one it replaces (cancelled with c_MotivoCancelacion 04).
+REPLACES = "04"
 PUBLIC_RFC = GENERIC_RFC_DOMESTIC
 PUBLIC_NAME = "PUBLICO EN GENERAL"
 BIMONTHLY = "05"  # c_Periodicidad Bimestral
@@ -267,4 +272,5 @@ def build_signed_global_cfdi(request: GlobalInvoiceRequest, csd: CsdMaterial) ->
         if issues := check_concept(c):
             raise AssertionError(f"concept arithmetic outside Anexo 20 limits: {issues}")
     return _seal(request.issuer, customer, concepts, totals, payment_form, request.series, request.folio,
-                 issued_at, csd, (request.periodicity, request.months, request.year))
+                 issued_at, csd, (request.periodicity, request.months, request.year),
+                 (REPLACES, (request.replaces_uuid,)) if request.replaces_uuid else None)

@@ -47,7 +47,7 @@ async def ensure_pdf(services: Services, row: InvoiceRow | GlobalInvoiceRow) -> 
     if row.pdf is not None:
         return row.pdf
     assert row.stamped_xml is not None and row.id is not None, "only a stamped document has a PDF"
-    pdf = await _render(services, row, cancelled=isinstance(row, InvoiceRow) and row.status == "CANCELLED")
+    pdf = await _render(services, row, cancelled=row.status == "CANCELLED")  # a global too (motivo 04)
     async with services.uow_factory(write=True) as uow:
         pdf = await _repository(uow, row).store_pdf(row.id, pdf)  # a concurrent render may have won: keep one
         await uow.commit()

@@ -59,6 +59,15 @@ class GlobalInvoiceView:
     sandbox: bool
     created_at: datetime
     downloads: Downloads
+    # The fiscal clock (services/global_invoice): the period [period_start, period_end),
+    # its part, and the chain global -> cancelled (motivo 04) -> replacement.
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    part: int = 1
+    cancellation_reason: str | None = None
+    cancelled_at: datetime | None = None
+    row_id: int = 0  # internal: how resolvers ask for the related globals
+    replaces_id: int | None = None
 
 
 def downloads(services: Services, row: StampedDocument) -> Downloads:
@@ -90,4 +99,7 @@ def global_invoice_view(services: Services, row: GlobalInvoiceRow) -> GlobalInvo
         periodicity=row.periodicity, months=row.months, year=row.year, total=from_cents(row.total_cents),
         sale_count=row.sale_count, status=DocumentStatus(row.status), issued_at=row.issued_at,
         sandbox=row.sandbox, created_at=row.created_at, downloads=downloads(services, row),
+        period_start=row.period_start, period_end=row.period_end, part=row.part,
+        cancellation_reason=row.cancellation_reason, cancelled_at=row.cancelled_at, row_id=row.id or 0,
+        replaces_id=row.replaces_id,
     )

@@ -129,6 +129,7 @@ class GlobalInvoiceErrorCode(StrEnum):
     MONTHS_INVALID = "MONTHS_INVALID"
     YEAR_OUT_OF_RANGE = "YEAR_OUT_OF_RANGE"
     PERIOD_NOT_ENDED = "PERIOD_NOT_ENDED"
+    PERIOD_REQUIRED = "PERIOD_REQUIRED"  # a daily, weekly or fortnightly period needs a day
 
 
 class ApiKeyErrorCode(StrEnum):

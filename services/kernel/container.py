@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -40,6 +41,13 @@ class Services:
     live_stamping: bool = False
     allow_signup: bool = False  # registerMerchant (settings ALLOW_SIGNUP)
     mail_from: str = "facturas@autofactura.local"
+    # The fiscal clock (services/global_invoice/clock.py) reads the time from here, so tests
+    # inject one instead of freezing time; every clock function also takes `now`.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # A period's sales go into CFDIs of at most this many Conceptos each (a ticket is one
+    # Concepto per tax treatment): PACs refuse very large documents (Finkok and SW take a
+    # few MB; 2,000 Conceptos are about 1.5 MB), so a larger period is split in parts.
+    global_invoice_max_concepts: int = 2000
     # Background sends of the outbox started by this process (services/outbox), kept so
     # they are not garbage-collected and so tests can wait for them; one sender at a time.
     mail_tasks: set[asyncio.Task[int]] = field(default_factory=set)

@@ -111,6 +111,10 @@ class GlobalInvoiceRequest:
     series: str
     folio: str
     issued_at: datetime | None = None  # defaults to now in LugarExpedicion's zone
+    # CfdiRelacionados with TipoRelacion 04 (sustitución de los CFDI previos): the UUID of
+    # the global this one replaces (Guía de llenado del CFDI global: a ticket invoiced
+    # nominatively after its global; the global is cancelled with motivo 04).
+    replaces_uuid: str | None = None
 
 
 @dataclass(frozen=True)

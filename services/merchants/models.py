@@ -30,6 +30,9 @@ class Merchant:
     generic_product_key: str | None
     generic_unit_key: str | None
     generic_description: str | None
+    # the fiscal clock: c_Periodicidad of the facturas globales, and issued by the worker
+    global_invoice_periodicity: str = "04"
+    global_invoice_automatic: bool = True
 
 
 def merchant_from_row(row: MerchantRow) -> Merchant:
@@ -44,6 +47,7 @@ def merchant_from_row(row: MerchantRow) -> Merchant:
         month_end_limit=row.month_end_limit, deadline_days=row.deadline_days, series=row.series,
         generic_concept_enabled=row.generic_concept_enabled, generic_product_key=row.generic_product_key,
         generic_unit_key=row.generic_unit_key, generic_description=row.generic_description,
+        global_invoice_periodicity=row.global_invoice_periodicity, global_invoice_automatic=row.global_invoice_automatic,
     )
 
 

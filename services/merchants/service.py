@@ -19,6 +19,7 @@ from services.kernel.security import MERCHANT, SecretBox, TokenService, hash_pas
 from services.kernel.challenge import Challenges
 from services.kernel.throttle import Admitted, ChallengeRequired, Refused, Throttle, admit, key, login_keys, wait_message
 from services.kernel.types import CsdMaterial, FieldProblem
+from services.global_invoice.period import periodicity_problems
 from services.merchants.models import Merchant, merchant_from_row
 
 COMPANY_NUMBER_COUNTER = "company_number"
@@ -237,7 +238,8 @@ async def set_self_invoicing(uow_factory: UowFactory, merchant_id: int, enabled:
 
 
 async def update_settings(
-    uow_factory: UowFactory, merchant_id: int, *, month_end_limit: bool | None, deadline_days: int | None
+    uow_factory: UowFactory, merchant_id: int, *, month_end_limit: bool | None, deadline_days: int | None,
+    global_invoice_periodicity: str | None = None, global_invoice_automatic: bool | None = None,
 ) -> Merchant | Invalid | None:
     lo, hi = DEADLINE_DAYS_RANGE
     if deadline_days is not None and not lo <= deadline_days <= hi:
@@ -246,6 +248,14 @@ async def update_settings(
         merchant = await uow.merchants.by_id(merchant_id)
         if merchant is None:
             return None
+        if global_invoice_periodicity is not None:
+            # c_Periodicidad; 05 bimestral only for RegimenFiscal 621 (Guía de llenado del CFDI global).
+            problems = periodicity_problems(global_invoice_periodicity, merchant.tax_regime, "globalInvoicePeriodicity")
+            if problems:
+                return Invalid(tuple(problems))
+            merchant.global_invoice_periodicity = global_invoice_periodicity
+        if global_invoice_automatic is not None:
+            merchant.global_invoice_automatic = global_invoice_automatic
         if month_end_limit is not None:
             merchant.month_end_limit = month_end_limit
         if deadline_days is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from services.global_invoice import clock
 from services.kernel.container import Services
 
 
@@ -20,9 +21,8 @@ class Backlog:
     outbox: Queue  # e-mail
     webhooks: Queue
     # When the next factura global falls due (exposed as
-    # autofactura_next_global_invoice_due_timestamp_seconds; absent while None). The fiscal
-    # clock that schedules them (issue 12: facturas globales issued by the worker) is being
-    # built on another branch: `backlog()` below sets this from its next-due query.
+    # autofactura_next_global_invoice_due_timestamp_seconds; absent while None): the end
+    # of the period of the oldest sale without a CFDI (services/global_invoice/clock.py).
     next_global_due: datetime | None = None
 
 
@@ -40,4 +40,5 @@ async def backlog(services: Services, now: datetime | None = None) -> Backlog:
     return Backlog(
         outbox=Queue(mail[0], mail[1], _utc(mail[2])),
         webhooks=Queue(hooks[0], hooks[1], _utc(hooks[2])),
+        next_global_due=await clock.next_due_at(services),
     )

@@ -32,6 +32,7 @@ from services.kernel.money import from_cents
 from services.kernel.results import Forbidden, Invalid, NotFound
 from services.kernel.security import INVOICE, MERCHANT, Claims
 from services.kernel.types import Customer, GenericConceptConfig, InvoiceRequest, Issuer
+from services.global_invoice import nominative
 from services.merchants.models import merchant_from_row
 from services.outbox import service as outbox
 from services.webhooks import service as webhooks
@@ -152,7 +153,8 @@ async def _claim(
             current = await uow.sales.lock(merchant.id, sale.id)
             row = await uow.invoices.by_sale(sale.id)
             if row is None:
-                if current is None or current.status != SaleStatus.OPEN:
+                if current is None or current.status not in (SaleStatus.OPEN, SaleStatus.IN_GLOBAL_INVOICE) or (
+                        current.status == SaleStatus.IN_GLOBAL_INVOICE and _refused(current, merchant, now) is not None):
                     refused = _refused(current, merchant, now)
                     return refused or NotInvoiceable(policy.CANCELLED, None, "La venta ya no se puede facturar.")
                 folio = await uow.counters.next(f"folio:{merchant.id}:{merchant.series}")
@@ -197,6 +199,13 @@ SELF_INVOICE_TEXTS = issuing.FailureTexts(
 async def _seal_and_stamp(
     services: Services, merchant: MerchantRow, sale: SaleRow, row: InvoiceRow, customer: Customer
 ) -> Issued | Invalid | StampFailed:
+    # A ticket already in a factura global leaves it first (Guía de llenado del CFDI global:
+    # cancel it with motivo 04, issue its replacement without the ticket): services/global_invoice/nominative.py.
+    assert sale.id is not None and row.id is not None
+    blocked = await nominative.leave_global(services, merchant, sale.id)
+    if blocked is not None:
+        await issuing.release(services, _invoices, row.id, getattr(blocked, "message", "global invoice"))
+        return blocked
     async def build_request() -> InvoiceRequest:
         return InvoiceRequest(
             issuer=Issuer(merchant.rfc, merchant.legal_name, merchant.tax_regime, merchant.zip_code),
@@ -211,7 +220,7 @@ async def _seal_and_stamp(
 
     async def on_issued(uow: UnitOfWork, issued: InvoiceRow) -> None:
         assert merchant.id is not None and sale.id is not None and issued.id is not None
-        await uow.sales.set_status(merchant.id, sale.id, SaleStatus.INVOICED)
+        await uow.sales.set_status(merchant.id, sale.id, SaleStatus.INVOICED)  # also a ticket out of its global
         if issued.customer_email:
             await outbox.enqueue(uow, OutboxKind.INVOICE, issued.customer_email, issued.id)
         await webhooks.enqueue(uow, merchant.id, WebhookEvent.INVOICE_ISSUED, invoice_data(issued))

@@ -84,10 +84,14 @@ def refusal(sale: Ticket, merchant: Terms, now: datetime) -> Refusal | None:
     limit = deadline(sale.sold_at, merchant)
     if sale.status == SaleStatus.CANCELLED:
         return Refusal(CANCELLED, "La venta de este ticket fue cancelada; no se puede facturar.", limit)
-    if sale.status == SaleStatus.IN_GLOBAL_INVOICE:
+    if sale.status == SaleStatus.IN_GLOBAL_INVOICE and is_past(limit, now):
+        # Inside the deadline a ticket in a factura global can still be invoiced: the global is
+        # cancelled with motivo 04 and replaced without it (Guía de llenado del CFDI global;
+        # services/global_invoice/nominative.py).
         return Refusal(
             IN_GLOBAL_INVOICE,
-            "Este ticket ya se incluyó en la factura global del comercio al público en general; no se puede facturar por separado.",
+            "Este ticket ya se incluyó en la factura global del comercio al público en general y su plazo "
+            f"para facturarlo por separado terminó el {local_text(limit, merchant)}.",
             limit,
         )
     if not merchant.self_invoicing_enabled:

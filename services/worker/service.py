@@ -1,5 +1,8 @@
 """`autofactura worker`: the background duties, one sweep at a time.
 
+- facturas globales due (services/global_invoice/clock.py): every ended period of a
+  merchant with globalInvoiceAutomatic that still has sales without a CFDI is issued
+  (RMF 2.7.1.21: within 24 hours after the period ends), overdue periods at once;
 - PENDING documents (self-invoices and facturas globales) whose lease expired: finished
   as the customer's retry would (services/invoicing/issuing.py): the same signed bytes
   again, so the PAC answers with the earlier stamp if the first answer was lost; a new
@@ -20,9 +23,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from services.cancellation import service as cancellation
+from services.global_invoice import clock
 from services.global_invoice import service as global_invoice
 from services.invoicing.issuing import StampFailed
 from services.kernel import logs
@@ -49,17 +53,20 @@ class Sweep:
     mails_sent: int = 0
     csd_notices: int = 0
     webhooks_delivered: int = 0
+    globals_issued: list[str] = field(default_factory=list)  # public ids of the facturas globales due, issued
+    globals_failed: list[str] = field(default_factory=list)  # "merchant:period" retried next sweep
 
     def summary(self) -> str:
         return (f"timbradas {len(self.stamped)}, fallidas {len(self.stamp_failures)}, canceladas "
                 f"{len(self.cancelled)}, cancelaciones rechazadas {len(self.cancellation_rejected)}, "
                 f"en espera del SAT {self.cancellation_waiting}, avisos de CSD {self.csd_notices}, "
-                f"correos enviados {self.mails_sent}, webhooks entregados {self.webhooks_delivered}")
+                f"correos enviados {self.mails_sent}, webhooks entregados {self.webhooks_delivered}, "
+                f"facturas globales emitidas {len(self.globals_issued)}, fallidas {len(self.globals_failed)}")
 
 
 async def run_once(services: Services, *, now: datetime | None = None) -> Sweep:
     sweep = Sweep()
-    now = now or datetime.now(UTC)
+    now = now or services.clock()
     async with services.uow_factory() as uow:
         invoices = await uow.invoices.pending_past_lease(now, MAX_ATTEMPTS, BATCH)
         globals_ = await uow.global_invoices.pending_past_lease(now, MAX_ATTEMPTS, BATCH)
@@ -83,6 +90,8 @@ async def run_once(services: Services, *, now: datetime | None = None) -> Sweep:
             sweep.cancellation_rejected.append(uuid)
         else:
             sweep.cancellation_waiting += 1
+    due = await clock.issue_due(services, now=now)
+    sweep.globals_issued, sweep.globals_failed = due.issued, due.failed
     sweep.csd_notices = await csd_expiry.enqueue_expiry_notices(services, now)
     sweep.mails_sent = await outbox.deliver_due(services)
     sweep.webhooks_delivered = await webhooks.deliver_due(services, now=now)

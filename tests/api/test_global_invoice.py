@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from persistence.tables import GlobalInvoiceRow, InvoiceRow, SaleRow
 from services import catalogs
 from services.global_invoice import service as global_invoice
-from services.global_invoice.period import period_bounds
+from services.global_invoice.period import period_of_months
 from services.portal import issue as portal
 from services.portal.results import NotInvoiceable
 from services.cfdi.verify import verify_seal
@@ -113,7 +113,10 @@ async def test_a_month_goes_into_one_global_invoice(gql, merchant, http, service
     assert [e["node"]["id"] for e in listed] == [g["id"]]
 
 
-async def test_inside_deadline_and_self_invoiced_sales_stay_out(gql, merchant, services):
+async def test_every_uninvoiced_sale_goes_in_and_self_invoiced_stays_out(gql, merchant, services):
+    """RMF 2.7.1.21: every sale of the period without a nominative CFDI goes into its global,
+    whatever its self-invoicing deadline; one still inside it can be invoiced nominatively
+    afterwards (services/global_invoice/nominative.py), one past it answers IN_GLOBAL_INVOICE."""
     row, client = merchant
     year, month = past_month(1)
     if not year_ok(year):
@@ -131,11 +134,11 @@ async def test_inside_deadline_and_self_invoiced_sales_stay_out(gql, merchant, s
 
     out = await issue_global(client, year, month)
     assert out["__typename"] == "GlobalInvoiceIssued", out
-    assert (out["includedSales"], out["leftOutSales"]) == (1, 1)
+    assert (out["includedSales"], out["leftOutSales"]) == (2, 0)
     assert (await lookup(gql, row, "EARLY"))["reason"] == "IN_GLOBAL_INVOICE"
-    assert (await lookup(gql, row, "LATE"))["__typename"] == "InvoiceableTicket"  # still self-invoiceable
+    assert (await lookup(gql, row, "LATE"))["__typename"] == "InvoiceableTicket"  # in the global, inside its deadline
     assert (await lookup(gql, row, "MINE"))["__typename"] == "TicketAlreadyInvoiced"
-    assert await count(services, SaleRow, SaleRow.global_invoice_id.is_not(None)) == 1
+    assert await count(services, SaleRow, SaleRow.global_invoice_id.is_not(None)) == 2
 
 
 async def test_nothing_to_invoice_and_invalid_periods(merchant):
@@ -151,7 +154,7 @@ async def test_nothing_to_invoice_and_invalid_periods(merchant):
     bad = (await client(ISSUE_GLOBAL, {"input": {"periodicity": "05", "months": "03", "year": now.year - 5}}))["data"]["issueGlobalInvoice"]
     assert {e["code"] for e in bad["errors"]} == {"PERIODICITY_NOT_ALLOWED", "MONTHS_INVALID", "YEAR_OUT_OF_RANGE"}
     daily = (await client(ISSUE_GLOBAL, {"input": {"periodicity": "01", "months": "01", "year": now.year}}))["data"]["issueGlobalInvoice"]
-    assert daily["errors"][0]["code"] == "PERIODICITY_NOT_SUPPORTED"
+    assert daily["errors"][0]["code"] == "PERIOD_REQUIRED"  # a daily period is named by its day
 
 
 async def test_stamping_failure_then_retry_takes_one_folio(merchant, services, http):
@@ -205,7 +208,7 @@ async def test_concurrent_self_invoice_and_global_claim_end_in_exactly_one(merch
     if not year_ok(year):
         pytest.skip("period too old for InformacionGlobal@Año")
     customer = Customer(CUSTOMER["rfc"], "XOCHILT CASAS CHAVEZ", CUSTOMER["zipCode"], CUSTOMER["taxRegime"], CUSTOMER["cfdiUse"])
-    start, end = period_bounds("04", f"{month:02d}", year, ZONE)
+    period = period_of_months("04", f"{month:02d}", year, ZONE)
     for i in range(6):
         sale = await record(client, f"R-{i}", soldAt=local(year, month, 2 + i))
         async with services.uow_factory(write=True) as uow:
@@ -220,7 +223,7 @@ async def test_concurrent_self_invoice_and_global_claim_end_in_exactly_one(merch
             await uow.commit()
         now = datetime.now(UTC)
         self_claim = portal._claim(services, merchant_row, sale_row, customer, None, now)
-        global_claim = global_invoice._claim(services, merchant_row, "04", f"{month:02d}", year, start, end, now)
+        global_claim = global_invoice._claim(services, merchant_row, period, now)
         results = await asyncio.gather(*((self_claim, global_claim) if i % 2 else (global_claim, self_claim)))
         async with services.uow_factory() as uow:
             fresh = await uow.sales.owned(row.id, sale_row.id)
@@ -232,7 +235,7 @@ async def test_concurrent_self_invoice_and_global_claim_end_in_exactly_one(merch
             assert fresh.status == "IN_GLOBAL_INVOICE"
         else:  # the global claim lost: nothing taken, no folio
             assert fresh.status == "OPEN" and fresh.global_invoice_id is None
-            assert any(isinstance(r, global_invoice.NothingToInvoice) for r in results), results
+            assert any(r is None for r in results), results
             assert any(isinstance(r, InvoiceRow) for r in results), results
     taken = await count(services, SaleRow, SaleRow.status.in_(["IN_GLOBAL_INVOICE", "CANCELLED"]))
     assert taken + await count(services, InvoiceRow) == 6

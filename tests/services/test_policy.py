@@ -64,3 +64,13 @@ def test_refusal_reasons_and_message():
     assert policy.refusal(sale(), merchant(enabled=False), now).reason == policy.SELF_INVOICING_DISABLED
     assert policy.refusal(sale("IN_GLOBAL_INVOICE"), merchant(), now).reason == policy.IN_GLOBAL_INVOICE
     assert policy.refusal(sale("CANCELLED"), merchant(), now).reason == policy.CANCELLED
+
+
+def test_a_ticket_in_a_global_answers_in_global_invoice_only_past_its_deadline():
+    """Inside the deadline it is invoiced nominatively through the Guía de llenado del CFDI
+    global's route (motivo 04 and a replacement global): services/global_invoice/nominative.py."""
+    inside, past = local(2026, 11, 30, 23, 59, 59), local(2026, 12, 1, 0, 0, 0)
+    assert policy.refusal(sale("IN_GLOBAL_INVOICE"), merchant(), inside) is None
+    refused = policy.refusal(sale("IN_GLOBAL_INVOICE"), merchant(), past)
+    assert refused.reason == policy.IN_GLOBAL_INVOICE and "30/11/2026 23:59:59" in refused.message
+    assert policy.refusal(sale("IN_GLOBAL_INVOICE"), merchant(enabled=False), inside).reason == policy.SELF_INVOICING_DISABLED
