@@ -66,6 +66,10 @@ export type ErrorCode =
   | 'CFDI_USE_INVALID'
   | 'CFDI_USE_NOT_ALLOWED'
   | 'COLOR_INVALID'
+  | 'CORRECTION_DEADLINE_PASSED'
+  | 'CORRECTION_LIMIT'
+  | 'CORRECTION_NOT_ALLOWED'
+  | 'CORRECTION_SAME_DATA'
   | 'CURSOR_INVALID'
   | 'DISPLAY_NAME_INVALID'
   | 'DUPLICATE_REFERENCE'
@@ -131,6 +135,11 @@ export type ErrorCode =
   | 'TAX_REGIME_INVALID'
   | 'TAX_REGIME_PERSON_TYPE'
   | 'TAX_TYPE_INVALID'
+  | 'TICKET_ALREADY_INVOICED'
+  | 'TICKET_NOT_INVOICEABLE'
+  | 'TICKET_OTHER_MERCHANT'
+  | 'TICKET_REPEATED'
+  | 'TICKET_TOKEN_INVALID'
   | 'TICKET_TOTAL_MISMATCH'
   | 'TOO_LARGE'
   | 'TOO_LONG'
@@ -139,6 +148,7 @@ export type ErrorCode =
   | 'TOO_MANY_EMAILS'
   | 'TOO_MANY_ENDPOINTS'
   | 'TOO_MANY_KEYS'
+  | 'TOO_MANY_TICKETS'
   | 'TOTAL_NOT_POSITIVE'
   | 'UNIT_KEY_INVALID'
   | 'UNREADABLE'
@@ -178,6 +188,8 @@ export type InvoiceStatus =
   | 'PENDING';
 
 export type IssueInvoiceInput = {
+  /** More tickets of the same merchant (their ticketToken, at most 20) for one invoice whose concepts are all the tickets' lines and whose Total is their sum; every ticket must be invoiceable. */
+  additionalTicketTokens?: InputMaybe<Array<Scalars['String']['input']>>;
   customer: CustomerInput;
   /** Retrying with the same key returns the same result and never issues twice. */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
@@ -371,6 +383,8 @@ export type InvoiceStatus =
   | 'PENDING';
 
 export type IssueInvoiceInput = {
+  /** More tickets of the same merchant (their ticketToken, at most 20) for one invoice whose concepts are all the tickets' lines and whose Total is their sum; every ticket must be invoiceable. */
+  additionalTicketTokens?: Array<string> | null | undefined;
   customer: CustomerInput;
   /** Retrying with the same key returns the same result and never issues twice. */
   idempotencyKey?: string | null | undefined;
@@ -563,6 +577,7 @@ export type IssueInvoiceMutation = { issueInvoice:
     | { __typename: 'StampingFailed', message: string, retryable: boolean }
     | { __typename: 'TicketAlreadyInvoiced', invoicedAt: string, maskedRfc: string, message: string }
     | { __typename: 'TicketNotInvoiceable', reason: NotInvoiceableReason, message: string, cutoff: string | null }
+    | { __typename: 'TicketsNotCombinable', references: Array<string>, errors: Array<{ field: string, code: string, message: string }> }
    };
 
 export type LoginMutationVariables = Exact<{

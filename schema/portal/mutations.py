@@ -19,7 +19,7 @@ from schema.portal.queries import lookup_to_gql
 from services.invoicing.issuing import StampFailed
 from services.kernel.results import Invalid, NotFound
 from services.kernel.types import Customer
-from services.portal import constancia, issue, results
+from services.portal import constancia, issue, multi, results
 from services.portal.resend import resend_invoice
 
 
@@ -33,7 +33,11 @@ class PortalMutation:
             rfc=c.rfc, legal_name=c.legal_name, zip_code=c.zip_code, tax_regime=c.tax_regime,
             cfdi_use=c.cfdi_use, email=c.email or None,
         )
-        outcome = await issue.issue_invoice(ctx.services, ctx.require("ticket").claims, customer, input.idempotency_key)
+        if input.additional_ticket_tokens:
+            outcome = await multi.issue_combined(ctx.services, ctx.require("ticket").claims,
+                                                 list(input.additional_ticket_tokens), customer, input.idempotency_key)
+        else:
+            outcome = await issue.issue_invoice(ctx.services, ctx.require("ticket").claims, customer, input.idempotency_key)
         match outcome:
             case results.Issued():
                 return t.InvoiceIssued(invoice=to_invoice(outcome.invoice), access_token=outcome.access_token)
@@ -43,6 +47,8 @@ class PortalMutation:
                 return stamping_failed(outcome)
             case results.AlreadyInvoiced() | results.NotInvoiceable():
                 return lookup_to_gql(outcome)
+            case multi.NotCombinable(problems=problems, references=references):
+                return t.TicketsNotCombinable(errors=to_field_errors(problems), references=list(references))
             case _:
                 assert_never(outcome)
 

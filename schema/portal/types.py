@@ -108,6 +108,11 @@ class IssueInvoiceInput:
     idempotency_key: Optional[str] = strawberry.field(
         default=None, description="Retrying with the same key returns the same result and never issues twice."
     )
+    additional_ticket_tokens: Optional[list[str]] = strawberry.field(
+        default=None,
+        description="More tickets of the same merchant (their ticketToken, at most 20) for one invoice whose concepts "
+        "are all the tickets' lines and whose Total is their sum; every ticket must be invoiceable.",
+    )
 
 
 @strawberry.type
@@ -121,8 +126,16 @@ class InvalidCustomerData:
     errors: list[FieldError]
 
 
+@strawberry.type(description="Some of the tickets cannot go into one invoice; nothing was issued. Each error's field "
+                 "is additionalTicketTokens.<i> (the ticket's position in the list).")
+class TicketsNotCombinable:
+    errors: list[FieldError]
+    references: list[str] = strawberry.field(description="The references of the tickets that cannot go in")
+
+
 IssueInvoiceResult = Annotated[
-    Union[InvoiceIssued, InvalidCustomerData, TicketAlreadyInvoiced, TicketNotInvoiceable, StampingFailed],
+    Union[InvoiceIssued, InvalidCustomerData, TicketAlreadyInvoiced, TicketNotInvoiceable, StampingFailed,
+          TicketsNotCombinable],
     strawberry.union("IssueInvoiceResult"),
 ]
 

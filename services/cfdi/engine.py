@@ -99,13 +99,15 @@ def build_signed_cfdi(request: InvoiceRequest, csd: CsdMaterial) -> SignedCfdi:
         if issues := check_concept(c):
             raise AssertionError(f"concept arithmetic outside Anexo 20 limits: {issues}")
 
+    related = (request.relation_type, request.related_uuid) if request.related_uuid else None
     return _seal(request.issuer, request.customer, concepts, totals, request.payment_form,
-                 request.series, request.folio, _local_time(request), csd)
+                 request.series, request.folio, _local_time(request), csd, related=related)
 
 
 def _seal(issuer: Issuer, customer: Customer, concepts: list[Concept], totals: Totals, payment_form: str,
           series: str, folio: str, issued_at: datetime, csd: CsdMaterial,
-          global_information: tuple[str, str, int] | None = None) -> SignedCfdi:
+          global_information: tuple[str, str, int] | None = None,
+          related: tuple[str, str] | None = None) -> SignedCfdi:
     """Seal with the issuer's CSD, check the seal's cadena with SAT's XSLT and the XSD."""
     zone = catalogs.time_zone_for(issuer.zip_code)
     info, cert, key = open_csd(csd.certificate_der, csd.private_key_der, csd.password,
@@ -134,6 +136,7 @@ def _seal(issuer: Issuer, customer: Customer, concepts: list[Concept], totals: T
         certificate_number=info.certificate_number,
         certificate_der=csd.certificate_der,
         global_information=global_information,
+        related=related,
     )
     root = satcfdi_adapter.to_tree(comprobante)
     cadena = cadena_original(etree.ElementTree(root))

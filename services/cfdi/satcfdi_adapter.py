@@ -50,12 +50,15 @@ def build_unsigned(
     certificate_number: str,
     certificate_der: bytes,
     global_information: tuple[str, str, int] | None = None,
+    related: tuple[str, str] | None = None,
 ):
     """A satcfdi Comprobante with our amounts, NoCertificado and Certificado, no Sello.
 
     `global_information`: (Periodicidad, Meses, Año) of a factura global, written as
     cfdi:InformacionGlobal (Anexo 20; required when Receptor@Rfc is XAXX010101000 and
     Receptor@Nombre is "PUBLICO EN GENERAL").
+    `related`: (TipoRelacion, UUID) written as cfdi:CfdiRelacionados (Anexo 20; c_TipoRelacion
+    04 "Sustitución de los CFDI previos" for the customer's correction, issue 15).
     """
     conceptos = [
         cfdi40.Concepto(
@@ -95,6 +98,8 @@ def build_unsigned(
         informacion_global=cfdi40.InformacionGlobal(
             periodicidad=global_information[0], meses=global_information[1], ano=global_information[2],
         ) if global_information else None,
+        cfdi_relacionados=cfdi40.CfdiRelacionados(tipo_relacion=related[0], cfdi_relacionado=related[1])
+        if related else None,
     )
     # Our arithmetic wins over satcfdi's compute() (see module docstring).
     for node, c in zip(comprobante["Conceptos"], concepts):

@@ -37,7 +37,7 @@ from services.outbox import service as outbox
 from services.webhooks import service as webhooks
 from services.webhooks.models import WebhookEvent
 from services.webhooks.payloads import invoice_data
-from services.portal import policy
+from services.portal import combined, policy
 from services.portal.lookup import already_invoiced, not_invoiceable
 from services.portal.results import AlreadyInvoiced, IssueResult, Issued, NotInvoiceable
 from services.sales.models import sale_from_row
@@ -108,6 +108,8 @@ async def issue_invoice(services: Services, ticket: Claims, customer: Customer, 
         invoice = await uow.invoices.by_sale(sale_id)
     if merchant is None or sale is None:
         return NotInvoiceable(policy.CANCELLED, None, "La venta ya no existe.")
+    if invoice is not None and invoice.sale_id != sale_id:  # issue 15: covered by a combined invoice
+        return already_invoiced(invoice)
     if invoice is not None and invoice.status != DocumentStatus.PENDING:
         return _for_caller(services, invoice, idempotency_key)
     if invoice is None and (refused := _refused(sale, merchant, now)) is not None:
@@ -121,6 +123,8 @@ async def issue_invoice(services: Services, ticket: Claims, customer: Customer, 
     claimed = await _claim(services, merchant, sale, customer, idempotency_key, now)
     if not isinstance(claimed, InvoiceRow):
         return claimed
+    if claimed.sale_id != sale_id:  # issue 15: a combined invoice took this ticket meanwhile
+        return already_invoiced(claimed)
     if claimed.status != DocumentStatus.PENDING:
         return _for_caller(services, claimed, idempotency_key)
     return await _seal_and_stamp(services, merchant, sale, claimed, customer)
@@ -143,6 +147,8 @@ async def _claim(
             # without an invoice row, so exactly one of the two wins).
             current = await uow.sales.lock(merchant.id, sale.id)
             row = await uow.invoices.by_sale(sale.id)
+            if row is not None and row.sale_id != sale.id:  # issue 15: covered by a combined invoice
+                return row
             if row is None:
                 if current is None or current.status != SaleStatus.OPEN:
                     refused = _refused(current, merchant, now)
@@ -190,14 +196,18 @@ async def _seal_and_stamp(
     services: Services, merchant: MerchantRow, sale: SaleRow, row: InvoiceRow, customer: Customer
 ) -> Issued | Invalid | StampFailed:
     async def build_request() -> InvoiceRequest:
+        # Issue 15: a combined invoice lists every ticket it covers, and a correction
+        # relates to the CFDI it replaces (services/portal/combined.py, correct.py).
+        sales = [sale, *await combined.covered_sales(services, row)]
         return InvoiceRequest(
             issuer=Issuer(merchant.rfc, merchant.legal_name, merchant.tax_regime, merchant.zip_code),
             customer=customer,
-            lines=lines_from_json(sale.lines_json),
-            payment_form=sale.payment_form,
+            lines=tuple(line for s in sales for line in lines_from_json(s.lines_json)),
+            payment_form=combined.payment_form(sales),
             series=row.series,
             folio=str(row.folio),
-            ticket_total=from_cents(sale.total_cents),
+            ticket_total=from_cents(sum(s.total_cents for s in sales)),
+            related_uuid=row.related_uuid,
             generic_concept=GenericConceptConfig(
                 merchant.generic_product_key or "", merchant.generic_unit_key or "", merchant.generic_description or ""
             ) if merchant.generic_concept_enabled else None,
@@ -206,6 +216,7 @@ async def _seal_and_stamp(
     async def on_issued(uow: UnitOfWork, issued: InvoiceRow) -> None:
         assert merchant.id is not None and sale.id is not None and issued.id is not None
         await uow.sales.set_status(merchant.id, sale.id, SaleStatus.INVOICED)
+        await uow.sales.set_status_covered(issued.id, SaleStatus.INVOICED)  # issue 15: combined tickets
         if issued.customer_email:
             await outbox.enqueue(uow, OutboxKind.INVOICE, issued.customer_email, issued.id)
         await webhooks.enqueue(uow, merchant.id, WebhookEvent.INVOICE_ISSUED, invoice_data(issued))
