@@ -643,6 +643,19 @@ export type RecordSalesMutation = { recordSales:
       > }
    };
 
+export type RecoverInvoiceMutationVariables = Exact<{
+  companyNumber: string;
+  reference: string;
+  total: string;
+  rfc: string;
+}>;
+
+
+export type RecoverInvoiceMutation = { recoverInvoice:
+    | { __typename: 'InvoiceIssued', accessToken: string, invoice: { id: string, uuid: string | null, series: string | null, folio: string | null, status: InvoiceStatus, issuedAt: string | null, total: string, customerRfc: string, customerName: string, xmlUrl: string | null, pdfUrl: string | null, sandbox: boolean } }
+    | { __typename: 'TicketNotFound', message: string, retryAfterSeconds: number | null }
+   };
+
 export type ResendInvoiceMutationVariables = Exact<{
   email: string;
 }>;

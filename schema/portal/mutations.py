@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import assert_never
 
 import base64
+from decimal import Decimal
 import binascii
 
 import strawberry
@@ -19,7 +20,7 @@ from schema.portal.queries import lookup_to_gql
 from services.invoicing.issuing import StampFailed
 from services.kernel.results import Invalid, NotFound
 from services.kernel.types import Customer
-from services.portal import constancia, issue, multi, results
+from services.portal import constancia, issue, multi, recover, results
 from services.portal.resend import resend_invoice
 
 
@@ -71,6 +72,24 @@ class PortalMutation:
                 )
             case Invalid(problems=problems):
                 return t.InvalidConstancia(errors=to_field_errors(problems))
+            case _:
+                assert_never(outcome)
+
+    @strawberry.mutation(
+        description="Recover a lost invoice with the ticket's three data and the full RFC it was issued to: "
+        "InvoiceIssued with a fresh accessToken. Anything that does not match answers TicketNotFound, "
+        "throttled like the ticket lookup.",
+    )
+    async def recover_invoice(
+        self, info: Info, company_number: str, reference: str, total: Decimal, rfc: str,
+    ) -> t.RecoverInvoiceResult:
+        ctx = info.context
+        outcome = await recover.recover_invoice(ctx.services, company_number, reference, total, rfc, ctx.client_address)
+        match outcome:
+            case results.Issued():
+                return t.InvoiceIssued(invoice=to_invoice(outcome.invoice), access_token=outcome.access_token)
+            case results.TicketNotFound():
+                return t.TicketNotFound(message=outcome.message, retry_after_seconds=outcome.retry_after_seconds)
             case _:
                 assert_never(outcome)
 

@@ -170,3 +170,6 @@ class InvalidResend:
 
 
 ResendInvoiceResult = Annotated[Union[InvoiceResent, InvalidResend], strawberry.union("ResendInvoiceResult")]
+
+
+RecoverInvoiceResult = Annotated[Union[InvoiceIssued, TicketNotFound], strawberry.union("RecoverInvoiceResult")]
