@@ -17,6 +17,10 @@ export const operations = {
     "sha256": "98fbe6368899200960afc0680f1d67df0aac4bdee406989178c5b2a47f507d9f",
     "document": "# SAT usos del CFDI (c_UsoCFDI) the matrix allows for a régimen and person type. Anonymous.\nquery CfdiUses($taxRegime: String!, $personType: PersonType) {\n  cfdiUses(taxRegime: $taxRegime, personType: $personType) {\n    code\n    description\n  }\n}\n"
   },
+  "CorrectInvoice": {
+    "sha256": "7b2009f0dab1972dc0cbeb275011d7691f687fb5bd33ed93a83a461f903d5596",
+    "document": "# The customer corrects their own data (invoice token): a new CFDI substitutes the old one\n# (CfdiRelacionados 04) and the old one is cancelled with motivo 01 naming the new UUID.\nmutation CorrectInvoice($input: CorrectInvoiceInput!) {\n  correctInvoice(input: $input) {\n    __typename\n    ... on InvoiceCorrected {\n      accessToken\n      message\n      invoice {\n        id\n        uuid\n        series\n        folio\n        status\n        issuedAt\n        total\n        customerRfc\n        customerName\n        xmlUrl\n        pdfUrl\n        sandbox\n      }\n      replaced {\n        id\n        uuid\n        folio\n        status\n        cancellationReason\n        replacementUuid\n      }\n    }\n    ... on InvalidCustomerData {\n      errors {\n        field\n        code\n        message\n      }\n    }\n    ... on CorrectionRefused {\n      code\n      message\n    }\n    ... on StampingFailed {\n      message\n      retryable\n    }\n  }\n}\n"
+  },
   "CreateApiKey": {
     "sha256": "7ca54ef23651bffeb7bdb9d5ec3a4a660c6ed0b4ec21437e885d528e892370e6",
     "document": "# The merchant (or a key with API_KEYS_MANAGE) creates a key for a point of sale; the secret is shown once.\nmutation CreateApiKey($input: CreateApiKeyInput!) {\n  createApiKey(input: $input) {\n    __typename\n    ... on ApiKeyCreated {\n      secret\n      apiKey {\n        id\n        name\n        scopes\n        prefix\n        createdAt\n        lastUsedAt\n        revokedAt\n      }\n    }\n    ... on InvalidApiKey {\n      errors {\n        field\n        code\n        message\n      }\n    }\n  }\n}\n"

@@ -37,6 +37,17 @@ export type CancelInvoiceInput = {
   replacementUuid?: InputMaybe<Scalars['String']['input']>;
 };
 
+export type CorrectInvoiceInput = {
+  /** The receptor's corrected data (all of it) */
+  customer: CustomerInput;
+};
+
+export type CorrectionRefusedCode =
+  | 'CORRECTION_DEADLINE_PASSED'
+  | 'CORRECTION_LIMIT'
+  | 'CORRECTION_NOT_ALLOWED'
+  | 'CORRECTION_SAME_DATA';
+
 export type CreateApiKeyInput = {
   /** What the key is for, e.g. «Caja 1» (up to 100 characters) */
   name: Scalars['String']['input'];
@@ -330,6 +341,17 @@ export type CancelInvoiceInput = {
   replacementUuid?: string | null | undefined;
 };
 
+export type CorrectInvoiceInput = {
+  /** The receptor's corrected data (all of it) */
+  customer: CustomerInput;
+};
+
+export type CorrectionRefusedCode =
+  | 'CORRECTION_DEADLINE_PASSED'
+  | 'CORRECTION_LIMIT'
+  | 'CORRECTION_NOT_ALLOWED'
+  | 'CORRECTION_SAME_DATA';
+
 export type CreateApiKeyInput = {
   /** What the key is for, e.g. «Caja 1» (up to 100 characters) */
   name: string;
@@ -500,6 +522,18 @@ export type CfdiUsesQueryVariables = Exact<{
 
 
 export type CfdiUsesQuery = { cfdiUses: Array<{ code: string, description: string }> };
+
+export type CorrectInvoiceMutationVariables = Exact<{
+  input: CorrectInvoiceInput;
+}>;
+
+
+export type CorrectInvoiceMutation = { correctInvoice:
+    | { __typename: 'CorrectionRefused', code: CorrectionRefusedCode, message: string }
+    | { __typename: 'InvalidCustomerData', errors: Array<{ field: string, code: string, message: string }> }
+    | { __typename: 'InvoiceCorrected', accessToken: string, message: string, invoice: { id: string, uuid: string | null, series: string | null, folio: string | null, status: InvoiceStatus, issuedAt: string | null, total: string, customerRfc: string, customerName: string, xmlUrl: string | null, pdfUrl: string | null, sandbox: boolean }, replaced: { id: string, uuid: string | null, folio: string | null, status: InvoiceStatus, cancellationReason: string | null, replacementUuid: string | null } }
+    | { __typename: 'StampingFailed', message: string, retryable: boolean }
+   };
 
 export type CreateApiKeyMutationVariables = Exact<{
   input: CreateApiKeyInput;

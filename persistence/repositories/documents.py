@@ -163,6 +163,28 @@ class InvoiceRepository(StampedDocumentRepository[InvoiceRow]):
         )
         return int(result.scalars().first() or 0)
 
+    async def correction_of(self, sale_id: int, correction: int, related_uuid: str) -> InvoiceRow | None:
+        """The correction `correction` of a sale that substitutes the CFDI `related_uuid`
+        (issue 15), if it exists and was not set aside; the newest when several were."""
+        result = await self.session.execute(
+            select(InvoiceRow).where(InvoiceRow.sale_id == sale_id, InvoiceRow.correction == correction,
+                                     InvoiceRow.related_uuid == related_uuid)
+            .order_by(InvoiceRow.id.desc()).limit(1).execution_options(populate_existing=True)
+        )
+        return result.scalars().first()
+
+    async def substitute_of(self, row: InvoiceRow, max_steps: int) -> InvoiceRow:
+        """What an invoice token reads (issue 15): its invoice, or the stamped correction
+        that substituted it, following the chain of related UUIDs."""
+        for _ in range(max_steps):
+            if row.uuid is None:
+                return row
+            nxt = await self.correction_of(row.sale_id, row.correction + 1, row.uuid)
+            if nxt is None or nxt.status == DocumentStatus.PENDING:
+                return row
+            row = nxt
+        return row
+
     async def by_receptor(self, merchant_id: int, sale_id: int, rfc: str) -> InvoiceRow | None:
         """The sale's live ISSUED invoice when it went to this RFC (recoverInvoice)."""
         result = await self.session.execute(

@@ -20,7 +20,7 @@ from schema.portal.queries import lookup_to_gql
 from services.invoicing.issuing import StampFailed
 from services.kernel.results import Invalid, NotFound
 from services.kernel.types import Customer
-from services.portal import constancia, issue, multi, recover, results
+from services.portal import constancia, correct, issue, multi, recover, results
 from services.portal.resend import resend_invoice
 
 
@@ -72,6 +72,35 @@ class PortalMutation:
                 )
             case Invalid(problems=problems):
                 return t.InvalidConstancia(errors=to_field_errors(problems))
+            case _:
+                assert_never(outcome)
+
+    @strawberry.mutation(
+        permission_classes=[HasInvoiceToken],
+        description="The customer corrects their own data (invoice token) while the ticket is inside its "
+        f"self-invoicing deadline, at most {correct.MAX_CORRECTIONS} times per ticket: a new CFDI substitutes the old "
+        "one (CfdiRelacionados 04) and the old one is cancelled with motivo 01, through the PAC; exactly once.",
+    )
+    async def correct_invoice(self, info: Info, input: t.CorrectInvoiceInput) -> t.CorrectInvoiceResult:
+        ctx = info.context
+        c = input.customer
+        customer = Customer(
+            rfc=c.rfc, legal_name=c.legal_name, zip_code=c.zip_code, tax_regime=c.tax_regime,
+            cfdi_use=c.cfdi_use, email=c.email or None,
+        )
+        outcome = await correct.correct_invoice(ctx.services, ctx.require("invoice").subject, customer)
+        match outcome:
+            case correct.Corrected():
+                return t.InvoiceCorrected(invoice=to_invoice(outcome.invoice), access_token=outcome.access_token,
+                                          replaced=to_invoice(outcome.replaced), message=outcome.message)
+            case correct.CorrectionRefused(code=code, message=message):
+                return t.CorrectionRefused(code=t.CorrectionRefusedCode(code.value), message=message)
+            case Invalid(problems=problems):
+                return t.InvalidCustomerData(errors=to_field_errors(problems))
+            case StampFailed():
+                return stamping_failed(outcome)
+            case NotFound(message=message):
+                raise PublicError(message, "NOT_FOUND")
             case _:
                 assert_never(outcome)
 

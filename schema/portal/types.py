@@ -173,3 +173,38 @@ ResendInvoiceResult = Annotated[Union[InvoiceResent, InvalidResend], strawberry.
 
 
 RecoverInvoiceResult = Annotated[Union[InvoiceIssued, TicketNotFound], strawberry.union("RecoverInvoiceResult")]
+
+
+@strawberry.input
+class CorrectInvoiceInput:
+    customer: CustomerInput = strawberry.field(description="The receptor's corrected data (all of it)")
+
+
+@strawberry.type(description="The corrected CFDI (related to the old one by CfdiRelacionados TipoRelacion 04) and the "
+                 "old one, cancelled with motivo 01 naming the new UUID (or CANCELLATION_PENDING; still ISSUED if the "
+                 "PAC failed: repeat correctInvoice to retry the cancellation).")
+class InvoiceCorrected:
+    invoice: Invoice
+    access_token: str = strawberry.field(description="JWT (audience invoice) of the new invoice")
+    replaced: Invoice
+    message: str
+
+
+@strawberry.enum
+class CorrectionRefusedCode(Enum):
+    CORRECTION_NOT_ALLOWED = "CORRECTION_NOT_ALLOWED"
+    CORRECTION_LIMIT = "CORRECTION_LIMIT"
+    CORRECTION_DEADLINE_PASSED = "CORRECTION_DEADLINE_PASSED"
+    CORRECTION_SAME_DATA = "CORRECTION_SAME_DATA"
+
+
+@strawberry.type
+class CorrectionRefused:
+    code: CorrectionRefusedCode
+    message: str
+
+
+CorrectInvoiceResult = Annotated[
+    Union[InvoiceCorrected, InvalidCustomerData, CorrectionRefused, StampingFailed],
+    strawberry.union("CorrectInvoiceResult"),
+]

@@ -272,6 +272,10 @@ async def read_invoice(services: Services, audience: str, subject: str, public_i
             if subject != public_id:
                 return Forbidden("Este token no corresponde a esa factura.")
             row = await uow.invoices.by_public_id(public_id)
+            if row is not None:  # issue 15: a corrected invoice's token reads its correction
+                from services.portal.correct import MAX_CORRECTIONS  # correct.py imports this module
+
+                row = await uow.invoices.substitute_of(row, max_steps=MAX_CORRECTIONS + 1)
         elif audience == MERCHANT:
             row = await uow.invoices.owned_by_public_id(int(subject), public_id)
         else:
