@@ -36,6 +36,7 @@ import segno
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from lxml import etree
 
+from services.kernel.folio import serie_folio as written_folio
 from services.cfdi import sat
 from services.cfdi.sat import NS, XmlParseError, parse_strict, tfd_cadena
 
@@ -357,7 +358,7 @@ def build_view(xml: bytes, *, sandbox: bool = False, merchant_display_name: str 
     tipo = root.get("TipoDeComprobante", "")
     legal_name = emisor.get("Nombre", "")
     heading = (merchant_display_name or "").strip() or legal_name
-    serie_folio = "-".join(p for p in (root.get("Serie"), root.get("Folio")) if p)
+    serie_folio = written_folio(root.get("Serie"), root.get("Folio"))
     stamped_at = _stamped_at(tfd.get("FechaTimbrado", ""))
 
     return InvoiceView(
