@@ -52,7 +52,7 @@ def open_portal(page, server, **query) -> None:
 
 
 def look_up(page, reference: str, total: str) -> None:
-    page.get_by_label("Referencia").fill(reference)
+    page.get_by_label("Referencia", exact=True).fill(reference)
     page.get_by_label("Total del ticket").fill(total)
     page.get_by_role("button", name="Buscar ticket").click()
 
@@ -181,7 +181,7 @@ def test_qr_link_prefills_and_works_by_keyboard_on_a_phone(phone_page, live_serv
     # The address printed as the ticket's QR code: {PUBLIC_URL}/{companyNumber}?reference=&total=
     open_portal(page, live_server, reference="DEMO-0004", total=total)
     assert page.get_by_label("Número de comercio").input_value() == live_server["company"]
-    assert page.get_by_label("Referencia").input_value() == "DEMO-0004"
+    assert page.get_by_label("Referencia", exact=True).input_value() == "DEMO-0004"
     assert page.get_by_label("Total del ticket").input_value() == total
     # Everything is filled in, so focus waits on the button: Enter looks the ticket up.
     assert page.evaluate("document.activeElement.id") == "lookup-button"
