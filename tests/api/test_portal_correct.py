@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from lxml import etree
 from sqlalchemy import func, select
 
-from persistence.tables import InvoiceRow, SaleRow
+from persistence.tables import InvoiceRow, OutboxMessageRow, SaleRow
 from services.cfdi.verify import verify_seal
 from services.cfdi.xsd import validate_xml
 from services.portal.correct import MAX_CORRECTIONS
@@ -20,6 +20,11 @@ CORRECT = operation("CorrectInvoice")
 NS = {"cfdi": "http://www.sat.gob.mx/cfd/4"}
 FIXED = {**CUSTOMER, "legalName": "XOCHILT CASAS CHAVEZ", "cfdiUse": "G01", "zipCode": "36257"}
 OTHER_RFC = {"rfc": "EWE1709045U0", "legalName": "Escuela Wilson Esquivel", "zipCode": "26015", "taxRegime": "601", "cfdiUse": "G03"}
+
+
+async def _row_of(services, public_id):
+    async with services.uow_factory() as uow:
+        return await uow.invoices.by_public_id(public_id)
 
 
 async def correct(gql, token, customer):
@@ -71,6 +76,20 @@ async def test_a_correction_substitutes_and_cancels_the_old_cfdi_as_sat_requires
     async with services.uow_factory() as uow:
         sale = (await uow.session.execute(select(SaleRow))).scalar_one()
     assert sale.status == "INVOICED"
+    # Recovering it with the RFC the correction went to finds the correction; the old RFC finds nothing.
+    recover = operation("RecoverInvoice")
+    ticket_data = {"companyNumber": row.company_number, "reference": "T-1", "total": "1160.00"}
+    got = (await gql(recover, {**ticket_data, "rfc": "EWE1709045U0"}))["data"]["recoverInvoice"]
+    assert got["__typename"] == "InvoiceIssued" and got["invoice"]["uuid"] == new["uuid"]
+    gone = (await gql(recover, {**ticket_data, "rfc": CUSTOMER["rfc"]}))["data"]["recoverInvoice"]
+    assert gone["__typename"] == "TicketNotFound"
+    # Resending with the old token sends the correction.
+    resent = (await gql(operation("ResendInvoice"), {"email": "yo@example.com"}, token=first["accessToken"]))
+    assert resent["data"]["resendInvoice"] == {"__typename": "InvoiceResent", "email": "yo@example.com"}
+    async with services.uow_factory() as uow:
+        outbox = await uow.session.execute(select(OutboxMessageRow).where(OutboxMessageRow.recipient == "yo@example.com"))
+        message = outbox.scalar_one()
+    assert message.ref_id == (await _row_of(services, new["id"])).id
     # Repeating the request (same old token) is the same correction, never a second one.
     again = await correct(gql, first["accessToken"], OTHER_RFC)
     assert again["invoice"]["uuid"] == new["uuid"] and again["replaced"]["status"] == "CANCELLED"
