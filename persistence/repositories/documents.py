@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import aliased, defer
 
 from persistence.repositories.base import Cursor, RepositoryBase
 from persistence.tables import DocumentStatus, GlobalInvoiceRow, InvoiceRow, SaleRow, StampedDocument
@@ -184,6 +184,22 @@ class InvoiceRepository(StampedDocumentRepository[InvoiceRow]):
                 return row
             row = nxt
         return row
+
+    async def substituted_still_issued(self, limit: int) -> list[tuple[int, str]]:
+        """(old invoice id, the correction's UUID) for customer corrections that are
+        stamped while the invoice they substitute is still ISSUED (its cancellation with
+        motivo 01 failed at the PAC): the worker cancels those. Not after the receiver
+        rejected that cancellation (cancellation_note says so)."""
+        new = aliased(InvoiceRow)
+        result = await self.session.execute(
+            select(InvoiceRow.id, new.uuid)
+            .join(new, and_(new.sale_id == InvoiceRow.sale_id, new.correction == InvoiceRow.correction + 1,
+                            new.related_uuid == InvoiceRow.uuid))
+            .where(InvoiceRow.status == DocumentStatus.ISSUED, InvoiceRow.cancellation_note.is_(None),
+                   new.status == DocumentStatus.ISSUED)
+            .order_by(InvoiceRow.id).limit(limit)
+        )
+        return [(row_id, uuid) for row_id, uuid in result.all()]
 
     async def by_receptor(self, merchant_id: int, sale_id: int, rfc: str) -> InvoiceRow | None:
         """The sale's live ISSUED invoice when it went to this RFC (recoverInvoice)."""

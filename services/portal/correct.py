@@ -207,4 +207,23 @@ async def _continue(
     return Corrected(invoice_view(services, row), token, invoice_view(services, replaced), message)
 
 
-__all__ = ["MAX_CORRECTIONS", "CorrectResult", "Corrected", "CorrectionRefused", "FieldProblem", "correct_invoice"]
+async def cancel_substituted(services: Services, limit: int = 50) -> list[str]:
+    """The worker's duty: cancel, with motivo 01 and the correction's UUID, the invoices
+    whose correction is stamped but whose own cancellation failed at the PAC during the
+    customer's request. Returns the UUIDs now CANCELLED or CANCELLATION_PENDING."""
+    async with services.uow_factory() as uow:
+        due = await uow.invoices.substituted_still_issued(limit)
+    done = []
+    for old_id, new_uuid in due:
+        async with services.uow_factory() as uow:
+            old = await uow.invoices.by_id(old_id)
+        if old is None or old.status != DocumentStatus.ISSUED:
+            continue
+        outcome = await cancellation.cancel_invoice(services, old.merchant_id, old.public_id, WITH_ERRORS_RELATED, new_uuid)
+        if isinstance(outcome, cancellation.Cancelled) and old.uuid:
+            done.append(old.uuid)
+    return done
+
+
+__all__ = ["MAX_CORRECTIONS", "CorrectResult", "Corrected", "CorrectionRefused", "FieldProblem", "cancel_substituted",
+           "correct_invoice"]

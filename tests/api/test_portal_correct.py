@@ -165,3 +165,29 @@ async def test_only_the_invoice_token_corrects(gql, merchant):
     assert ticket["__typename"] == "TicketAlreadyInvoiced"
     denied = await client(CORRECT, {"input": {"customer": OTHER_RFC}})
     assert denied["data"] is None and "token de factura" in denied["errors"][0]["message"]
+
+
+async def test_a_cancellation_the_pac_failed_is_retried_and_the_worker_finishes_it(gql, merchant, services, monkeypatch):
+    from services.stamping import StampingError
+    from services.worker.service import run_once
+
+    row, client = merchant
+    first = await issued(gql, row, client)
+    real_cancel = services.pac.cancel
+
+    async def unavailable(*args, **kwargs):
+        raise StampingError("PAC caído", retryable=True, code="PAC_UNAVAILABLE")
+
+    monkeypatch.setattr(services.pac, "cancel", unavailable)
+    res = await correct(gql, first["accessToken"], OTHER_RFC)
+    assert res["__typename"] == "InvoiceCorrected" and res["invoice"]["status"] == "ISSUED"
+    assert res["replaced"]["status"] == "ISSUED" and "no se completó" in res["message"]
+    monkeypatch.setattr(services.pac, "cancel", real_cancel)
+    # The worker cancels it with motivo 01 and the correction's UUID; nothing else changes.
+    sweep = await run_once(services)
+    assert sweep.cancelled == [first["invoice"]["uuid"]]
+    old = await _row_of(services, first["invoice"]["id"])
+    assert (old.status, old.cancellation_reason, old.replacement_uuid) == ("CANCELLED", "01", res["invoice"]["uuid"])
+    assert (await run_once(services)).cancelled == []  # once
+    async with services.uow_factory() as uow:
+        assert (await uow.session.execute(select(func.count()).select_from(InvoiceRow))).scalar_one() == 2
