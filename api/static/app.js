@@ -184,6 +184,7 @@ function showStep(step) {
   $("step-done").hidden = step !== "done";
   $("ticket-form").querySelectorAll("input").forEach((el) => { el.readOnly = step !== "ticket"; });
   $("lookup-button").hidden = step !== "ticket";
+  if (step !== "ticket") $("recover-form").hidden = true;
 }
 
 // --- merchant name and brand -----------------------------------------------------------------
@@ -313,6 +314,8 @@ function handleLookup(ticket, companyNumber) {
     case "TicketAlreadyInvoiced":
       showAlert("ticket-error",
         `${ticket.message} Se facturó el ${formatDate(ticket.invoicedAt)} al RFC ${ticket.maskedRfc}.`);
+      $("recover-form").hidden = false; // recoverInvoice: the full RFC gives it back
+      $("recoverRfc").focus();
       return;
     case "TicketNotInvoiceable":
     case "TicketChallenge": // a second one: the solution came too late or was refused
@@ -752,12 +755,53 @@ const VALIDATORS = {
   zipCode: (v) => /^\d{5}$/.test(v.trim()),
   taxRegime: (v) => Boolean(v),
   cfdiUse: (v) => Boolean(v),
+  recoverRfc: (v) => /^[A-ZÑ&]{3,4}\d{6}[A-Z\d]{3}$/.test(v.trim().toUpperCase()),
   email: (v) => !v.trim() || /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v.trim()),
 };
 
 function validateField(id) {
   const input = $(id);
   if (input.getAttribute("aria-invalid") === "true" && VALIDATORS[id](input.value)) setFieldError(id, "");
+}
+
+// --- recover my invoice (issue 15) ------------------------------------------------------------
+
+async function recoverInvoice(event) {
+  event.preventDefault();
+  const form = $("recover-form");
+  setFieldError("recoverRfc", ""); // the "ya fue facturado" alert stays: it is the context
+  const rfc = $("recoverRfc").value.trim().toUpperCase();
+  if (!VALIDATORS.recoverRfc(rfc)) {
+    setFieldError("recoverRfc", "Escribe el RFC completo: 13 caracteres persona física, 12 persona moral.");
+    return focusFirstInvalid(form);
+  }
+  const button = $("recover-button");
+  busy(button, true, "Buscando…");
+  try {
+    const variables = {
+      companyNumber: $("companyNumber").value.trim(), reference: $("reference").value.trim(),
+      total: normalizeTotal($("total").value), rfc,
+    };
+    const { recoverInvoice: result } = await gql("RecoverInvoice", variables);
+    if (result.__typename === "InvoiceIssued") {
+      state.invoiceId = result.invoice.id;
+      state.accessToken = result.accessToken;
+      state.customer = null;
+      form.hidden = true;
+      renderInvoice(result.invoice);
+      $("invoice-message").textContent = "Recuperamos tu factura.";
+      $("invoice-message").hidden = false;
+      showStep("done");
+      $("step-done").focus();
+    } else {
+      setFieldError("recoverRfc", result.message);
+      focusFirstInvalid(form);
+    }
+  } catch (error) {
+    showAlert("ticket-error", failureMessage(error));
+  } finally {
+    busy(button, false);
+  }
 }
 
 // --- start ---------------------------------------------------------------------------------
@@ -795,6 +839,10 @@ function start() {
   });
   $("refresh-button").addEventListener("click", refreshInvoice);
   $("extra-form").addEventListener("submit", addTicket);
+  $("recover-form").addEventListener("submit", recoverInvoice);
+  for (const id of ["reference", "total", "companyNumber"]) {
+    $(id).addEventListener("input", () => { $("recover-form").hidden = true; });
+  }
   $("constancia").addEventListener("change", readConstancia);
   $("forget-button").addEventListener("click", forgetCustomer);
   $("correct-button").addEventListener("click", startCorrection);

@@ -108,7 +108,7 @@ def test_the_customer_corrects_their_invoice_on_a_phone(phone_page, live_server,
     page.get_by_role("button", name="Corregir mis datos").click()
     page.wait_for_selector("#step-customer:not([hidden])")
     expect(page.locator("#customer-title")).to_contain_text("Corrige")
-    assert page.get_by_label("RFC").input_value() == CUSTOMER["rfc"]  # the issued data, to edit
+    assert page.get_by_label("RFC", exact=True).input_value() == CUSTOMER["rfc"]  # the issued data, to edit
     page.wait_for_selector("#cfdiUse option[value='G03']", state="attached")
     page.get_by_label("Uso del CFDI").select_option("G03")
     no_sideways_scroll(page)
@@ -142,7 +142,7 @@ def test_remember_me_prefills_and_forgets_on_a_phone(phone_page, live_server, me
     open_portal(page, live_server)  # next visit, same device
     look_up(page, "REM-2", totals["REM-2"])
     page.wait_for_selector("#step-customer:not([hidden])")
-    expect(page.get_by_label("RFC")).to_have_value(CUSTOMER["rfc"])
+    expect(page.get_by_label("RFC", exact=True)).to_have_value(CUSTOMER["rfc"])
     expect(page.get_by_label("Nombre o razón social")).to_have_value(CUSTOMER["legalName"])
     expect(page.locator("#taxRegime")).to_have_value("612")
     expect(page.locator("#cfdiUse")).to_have_value("G03")
@@ -156,7 +156,7 @@ def test_remember_me_prefills_and_forgets_on_a_phone(phone_page, live_server, me
     open_portal(page, live_server)
     look_up(page, "REM-3", totals["REM-3"])
     page.wait_for_selector("#step-customer:not([hidden])")
-    expect(page.get_by_label("RFC")).to_have_value("")
+    expect(page.get_by_label("RFC", exact=True)).to_have_value("")
     assert page.js_errors == []
 
 
@@ -186,7 +186,7 @@ def test_constancia_prefills_the_form_on_a_phone(phone_page, live_server, mercha
     look_up(page, "CSF-1", total)
     page.wait_for_selector("#step-customer:not([hidden])")
     page.get_by_label("Llenar con mi Constancia de Situación Fiscal").set_input_files(str(pdf))
-    expect(page.get_by_label("RFC")).to_have_value("CACX7605101P8")
+    expect(page.get_by_label("RFC", exact=True)).to_have_value("CACX7605101P8")
     expect(page.get_by_label("Nombre o razón social")).to_have_value("XOCHILT CASAS CHAVEZ")
     expect(page.get_by_label("Código postal del domicilio fiscal")).to_have_value("36257")
     expect(page.locator("#taxRegime")).to_have_value("612")
@@ -200,4 +200,29 @@ def test_constancia_prefills_the_form_on_a_phone(phone_page, live_server, mercha
     page.wait_for_selector("#step-done:not([hidden])")
     assert page.locator("#invoice-status").inner_text() == "Factura emitida"
     shot("issued-after-constancia")
+    assert page.js_errors == []
+
+
+def test_a_lost_invoice_is_recovered_with_the_full_rfc_on_a_phone(phone_page, live_server, merchant_token):
+    page, shot = phone_page, phone_page.shots
+    total = sale(live_server, merchant_token, "LOST-1")
+    ticket = api(live_server, "TicketLookup", {"companyNumber": live_server["company"], "reference": "LOST-1",
+                                               "total": total})["ticket"]
+    issued = api(live_server, "IssueInvoice", {"input": {"customer": CUSTOMER}}, ticket["ticketToken"])["issueInvoice"]
+    open_portal(page, live_server)
+    look_up(page, "LOST-1", total)
+    expect(page.locator("#ticket-error")).to_contain_text("ya fue facturado")
+    expect(page.locator("#recover-form")).to_be_visible()
+    page.get_by_label("RFC con el que facturaste").fill("CACX7605101P9")  # one character wrong
+    page.get_by_role("button", name="Recuperar mi factura").click()
+    expect(page.locator("#recoverRfc-error")).to_contain_text("No encontramos")
+    shot("wrong-rfc")
+    page.get_by_label("RFC con el que facturaste").fill(CUSTOMER["rfc"].lower())
+    expect(page.locator("#recoverRfc-error")).to_be_empty()  # cleared as soon as it is valid
+    page.get_by_role("button", name="Recuperar mi factura").click()
+    page.wait_for_selector("#step-done:not([hidden])")
+    assert page.locator("#invoice-facts dd").first.inner_text() == issued["invoice"]["uuid"]
+    assert page.get_by_role("link", name="Descargar PDF").is_visible()
+    no_sideways_scroll(page)
+    shot("recovered")
     assert page.js_errors == []

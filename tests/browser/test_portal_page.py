@@ -58,7 +58,7 @@ def look_up(page, reference: str, total: str) -> None:
 
 
 def fill_customer(page, customer: dict) -> None:
-    page.get_by_label("RFC").fill(customer["rfc"])
+    page.get_by_label("RFC", exact=True).fill(customer["rfc"])
     page.get_by_label("Nombre o razón social").fill(customer["legalName"])
     page.get_by_label("Código postal del domicilio fiscal").fill(customer["zipCode"])
     regime = page.get_by_label("Régimen fiscal")
@@ -138,7 +138,7 @@ def test_invalid_rfc_message_beside_the_field(page, live_server, demo_totals):
     error.wait_for()
     page.shots("invalid-rfc")
     assert error.inner_text().strip()
-    rfc = page.get_by_label("RFC")
+    rfc = page.get_by_label("RFC", exact=True)
     assert rfc.get_attribute("aria-invalid") == "true"
     assert "rfc-error" in rfc.get_attribute("aria-describedby")
     # The message sits right under the RFC input, and focus went back to it.
