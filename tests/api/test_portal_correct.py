@@ -62,6 +62,13 @@ async def test_a_correction_substitutes_and_cancels_the_old_cfdi_as_sat_requires
     assert related is not None and related.get("TipoRelacion") == "04"
     assert [r.get("UUID") for r in related.findall("cfdi:CfdiRelacionado", NS)] == [old["uuid"]]
     assert root.find("cfdi:Receptor", NS).get("Rfc") == "EWE1709045U0"
+    # Its PDF prints the relation too.
+    import io
+
+    from pypdf import PdfReader
+    pdf = (await http.get(new["pdfUrl"].replace("http://testserver", ""))).content
+    text = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+    assert "CFDI relacionado (04 - Sustitución de los CFDI previos)" in text and old["uuid"][:8] in text
     # SAT (the sandbox PAC) holds the old one cancelled.
     status = await services.pac.status(old["uuid"], "EKU9003173C9", rfc_receptor=CUSTOMER["rfc"], total=old["total"])
     assert status.status == "Cancelado"
