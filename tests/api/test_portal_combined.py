@@ -172,3 +172,25 @@ async def test_cancelling_a_combined_invoice_frees_every_ticket(gql, merchant, s
     # B alone now, then A alone: each once more.
     assert (await issue(gql, b["ticketToken"]))["invoice"]["folio"] == "2"
     assert (await issue(gql, a["ticketToken"]))["invoice"]["folio"] == "3"
+
+
+async def test_a_combined_invoice_keeps_its_tickets_out_of_the_factura_global(gql, merchant, services):
+    import pytest
+
+    from tests.api.test_global_invoice import issue_global, local, past_month, year_ok
+    from tests.helpers import UPDATE_SETTINGS
+
+    row, client = merchant
+    year, month = past_month(1)
+    if not year_ok(year):
+        pytest.skip("period too old for InformacionGlobal@Año")
+    await client(UPDATE_SETTINGS, {"i": {"monthEndLimit": False, "deadlineDays": 90}})
+    a, b, c = await tickets(gql, row, client, "A-1", "B-1", "C-1", soldAt=local(year, month, 2))
+    assert (await combined(gql, a["ticketToken"], [b["ticketToken"]]))["__typename"] == "InvoiceIssued"
+    await client(UPDATE_SETTINGS, {"i": {"monthEndLimit": False, "deadlineDays": 1}})
+    out = await issue_global(client, year, month)
+    assert out["__typename"] == "GlobalInvoiceIssued", out
+    assert (out["includedSales"], out["leftOutSales"]) == (1, 0)  # only C: A and B are in the combined invoice
+    async with services.uow_factory() as uow:
+        sales = {s.reference: s for s in (await uow.session.execute(select(SaleRow))).scalars()}
+    assert (sales["A-1"].status, sales["B-1"].status, sales["C-1"].status) == ("INVOICED", "INVOICED", "IN_GLOBAL_INVOICE")
