@@ -194,3 +194,21 @@ async def test_a_combined_invoice_keeps_its_tickets_out_of_the_factura_global(gq
     async with services.uow_factory() as uow:
         sales = {s.reference: s for s in (await uow.session.execute(select(SaleRow))).scalars()}
     assert (sales["A-1"].status, sales["B-1"].status, sales["C-1"].status) == ("INVOICED", "INVOICED", "IN_GLOBAL_INVOICE")
+
+
+async def test_a_stamping_failure_keeps_the_tickets_together_and_the_retry_issues_once(gql, merchant, services):
+    row, client = merchant
+    a, b = await tickets(gql, row, client, "A-1", "B-1")
+    await services.pac.warm()
+    services.pac.set_failure("unavailable", times=1)
+    failed = await combined(gql, a["ticketToken"], [b["ticketToken"]], key="k1")
+    assert failed["__typename"] == "StampingFailed" and failed["retryable"] is True
+    # B is held by the pending combined invoice: alone it cannot be invoiced meanwhile.
+    assert (await issue(gql, b["ticketToken"], OTHER))["__typename"] == "TicketAlreadyInvoiced"
+    # Another set with A is refused; the same set again finishes the same folio, one stamp.
+    c = (await tickets(gql, row, client, "C-1"))[0]
+    assert (await combined(gql, a["ticketToken"], [c["ticketToken"]]))["__typename"] == "TicketAlreadyInvoiced"
+    ok = await combined(gql, a["ticketToken"], [b["ticketToken"]], key="k1")
+    assert ok["__typename"] == "InvoiceIssued" and ok["invoice"]["folio"] == "1" and ok["invoice"]["total"] == "2320.00"
+    assert await invoice_count(services) == 1
+    assert (await issue(gql, c["ticketToken"]))["invoice"]["folio"] == "2"  # C was never taken
