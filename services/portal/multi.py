@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from persistence.tables import DocumentStatus, InvoiceRow, MerchantRow, SaleRow, SaleStatus
 from persistence.uow import UnitOfWork
+from services.cfdi.engine import lines_problems
 from services.cfdi.rules import check_customer
 from services.invoicing import issuing
 from services.invoicing.issuing import StampFailed, lease_for
@@ -36,6 +37,7 @@ from services.portal import issue, policy
 from services.portal.lookup import already_invoiced
 from services.portal.results import AlreadyInvoiced, IssueResult, NotInvoiceable
 from services.sales.models import sale_from_row
+from services.sales.ticket import lines_from_json
 
 # Tickets besides the first that one invoice may combine (a list input is capped,
 # CONVENTIONS 10): 21 tickets in all.
@@ -115,7 +117,10 @@ async def issue_combined(
         problems = _refusals(merchant, others, their_invoices, index_of, now)
         if problems:
             return NotCombinable(tuple(problems), tuple(_reference(others, p, index_of) for p in problems))
+    # As for one ticket: invalid customer data or lines never take a folio.
     invalid = check_customer(customer, global_invoice=False, issuer_zip=merchant.zip_code)
+    invalid += lines_problems(tuple(line for s in (sale, *others) for line in lines_from_json(s.lines_json)),
+                              issue._generic(merchant))
     if invalid:
         return Invalid(tuple(invalid))
     customer = issue._normalized(customer)
