@@ -111,6 +111,12 @@ class SaleRow(SQLModel, table=True):
     created_at: datetime
     # The factura global that took this sale (status IN_GLOBAL_INVOICE); null otherwise.
     global_invoice_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
+    # The self-invoice that covers this sale together with other tickets of the same
+    # merchant (issue 15, services/portal/multi.py); null for a one-ticket invoice, whose
+    # row points to the sale instead. Set by one conditional UPDATE over every ticket of
+    # the combined invoice (only where still null), so two overlapping requests cannot
+    # both cover a ticket.
+    invoice_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
 
 
 # The predicate of the partial unique index below, written once for both engines and for
@@ -145,14 +151,17 @@ class StampedDocument(SQLModel):
 
 
 class InvoiceRow(StampedDocument, table=True):
-    """One live CFDI per sale. The partial unique index on sale_id (every status but
-    CANCELLED) is what makes issuing exactly-once; a cancelled invoice steps aside so the
-    sale can be invoiced again, with a new folio."""
+    """One live CFDI per sale. The partial unique index on (sale_id, correction) (every
+    status but CANCELLED) is what makes issuing exactly-once; a cancelled invoice steps
+    aside so the sale can be invoiced again, with a new folio. A customer's correction
+    (issue 15, services/portal/correct.py) is the next `correction` of the same sale,
+    issued while the one it replaces is still live (SAT: the substitute exists before
+    the cancellation with motivo 01 names it), so it too is exactly-once."""
 
     __tablename__ = "invoice"
     __table_args__ = (
         Index(
-            "uq_invoice_sale_active", "sale_id", unique=True,
+            "uq_invoice_sale_active", "sale_id", "correction", unique=True,
             sqlite_where=text(INVOICE_SALE_ACTIVE_WHERE), postgresql_where=text(INVOICE_SALE_ACTIVE_WHERE),
         ),
         UniqueConstraint("merchant_id", "series", "folio", name="uq_invoice_folio"),
@@ -176,6 +185,10 @@ class InvoiceRow(StampedDocument, table=True):
     # cancellation did not happen (the receiver rejected it: back to ISSUED).
     cancellation_acuse: bytes | None = Field(default=None, sa_type=LargeBinary, nullable=True)
     cancellation_note: str | None = Field(default=None, max_length=300)
+    # Issue 15: 0 for the ticket's first invoice, n for the customer's n-th correction;
+    # a correction's CfdiRelacionados (TipoRelacion 04, sustitución) names related_uuid.
+    correction: int = Field(default=0, sa_column_kwargs={"nullable": False, "server_default": "0"})
+    related_uuid: str | None = Field(default=None, max_length=36)
 
 
 # One original factura global per merchant, periodicity, period and part (a large period

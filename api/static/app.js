@@ -65,7 +65,12 @@ function solveChallenge(challengeJson) {
 // --- formatting ----------------------------------------------------------------------------
 
 const money = new Intl.NumberFormat("es-MX", { style: "currency", currency: "MXN" });
-const when = new Intl.DateTimeFormat("es-MX", { dateStyle: "long", timeStyle: "short" });
+// One date format everywhere (issue 15): es-MX, day month year, 24 h time and the time
+// zone named, so "10:30" is never ambiguous between Tijuana, Ciudad de México and Cancún.
+const when = new Intl.DateTimeFormat("es-MX", {
+  day: "numeric", month: "long", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  timeZoneName: "long",
+});
 const formatMoney = (decimal) => money.format(Number(decimal));
 const formatDate = (iso) => (iso ? when.format(new Date(iso)) : "");
 const STATUS = {
@@ -84,7 +89,13 @@ const state = {
   idempotencyKey: null,
   invoiceId: null,
   accessToken: null,
+  extras: [], // more InvoiceableTickets of the same merchant for the same invoice
+  correcting: false, // the customer form corrects the issued invoice (correctInvoice)
+  customer: null, // the data the invoice was issued with
+  wanted: {}, // select values to choose once their options arrive (remembered data, Constancia)
 };
+
+const REMEMBER_KEY = "autofactura.customer.v1";
 
 const FIELD_IDS = {
   "customer.rfc": "rfc",
@@ -173,6 +184,7 @@ function showStep(step) {
   $("step-done").hidden = step !== "done";
   $("ticket-form").querySelectorAll("input").forEach((el) => { el.readOnly = step !== "ticket"; });
   $("lookup-button").hidden = step !== "ticket";
+  if (step !== "ticket") $("recover-form").hidden = true;
 }
 
 // --- merchant name and brand -----------------------------------------------------------------
@@ -285,8 +297,12 @@ function handleLookup(ticket, companyNumber) {
       state.ticket = ticket;
       state.companyNumber = companyNumber;
       state.idempotencyKey = newKey();
+      state.extras = [];
       renderTicketSummary(ticket);
+      renderExtras();
+      setCorrecting(false);
       showStep("customer");
+      prefillRemembered();
       $("rfc").focus();
       return;
     case "TicketNotFound": {
@@ -298,6 +314,8 @@ function handleLookup(ticket, companyNumber) {
     case "TicketAlreadyInvoiced":
       showAlert("ticket-error",
         `${ticket.message} Se facturó el ${formatDate(ticket.invoicedAt)} al RFC ${ticket.maskedRfc}.`);
+      $("recover-form").hidden = false; // recoverInvoice: the full RFC gives it back
+      $("recoverRfc").focus();
       return;
     case "TicketNotInvoiceable":
     case "TicketChallenge": // a second one: the solution came too late or was refused
@@ -334,7 +352,9 @@ function personTypeOf(rfc) {
 function fillSelect(select, entries, placeholder, keep) {
   select.replaceChildren(new Option(placeholder, ""));
   for (const e of entries) select.append(new Option(`${e.code} · ${e.description}`, e.code));
-  select.value = entries.some((e) => e.code === keep) ? keep : "";
+  const wanted = keep || state.wanted[select.id];
+  select.value = entries.some((e) => e.code === wanted) ? wanted : "";
+  if (select.value) delete state.wanted[select.id];
   select.disabled = entries.length === 0;
 }
 
@@ -400,12 +420,17 @@ async function issueInvoice(event) {
   if (form.querySelector("[aria-invalid='true']")) return focusFirstInvalid(form);
 
   const button = $("issue-button");
-  busy(button, true, "Facturando…");
+  busy(button, true, state.correcting ? "Corrigiendo…" : "Facturando…");
   try {
-    const { issueInvoice: result } = await gql(
-      "IssueInvoice", { input: { customer, idempotencyKey: state.idempotencyKey } }, state.ticket.ticketToken,
-    );
-    handleIssue(result, form);
+    if (state.correcting) {
+      const { correctInvoice: result } = await gql("CorrectInvoice", { input: { customer } }, state.accessToken);
+      handleIssue(result, form, customer);
+    } else {
+      const input = { customer, idempotencyKey: state.idempotencyKey };
+      if (state.extras.length) input.additionalTicketTokens = state.extras.map((t) => t.ticketToken);
+      const { issueInvoice: result } = await gql("IssueInvoice", { input }, state.ticket.ticketToken);
+      handleIssue(result, form, customer);
+    }
   } catch (error) {
     showAlert("customer-error", failureMessage(error));
   } finally {
@@ -413,14 +438,27 @@ async function issueInvoice(event) {
   }
 }
 
-function handleIssue(result, form) {
+function handleIssue(result, form, customer) {
   switch (result.__typename) {
     case "InvoiceIssued":
+    case "InvoiceCorrected":
       state.invoiceId = result.invoice.id;
       state.accessToken = result.accessToken;
+      state.customer = customer;
+      rememberOrForget(customer);
+      setCorrecting(false);
       renderInvoice(result.invoice);
+      $("invoice-message").textContent = result.message || "";
+      $("invoice-message").hidden = !result.message;
       showStep("done");
       $("step-done").focus();
+      return;
+    case "TicketsNotCombinable":
+      markBadTickets(result.errors);
+      showAlert("customer-error", `No se puede facturar: ${result.errors.map((e) => e.message).join(" ")}`);
+      return;
+    case "CorrectionRefused":
+      showAlert("customer-error", result.message);
       return;
     case "InvalidCustomerData": {
       const general = [];
@@ -463,11 +501,12 @@ function renderInvoice(invoice) {
     facts.append(dt, dd);
   };
   fact("Folio fiscal (UUID)", invoice.uuid);
-  fact("Serie y folio", [invoice.series, invoice.folio].filter(Boolean).join("-"));
+  fact("Serie y folio", [invoice.series, invoice.folio].filter(Boolean).join("-")); // as e-mail and PDF write it
   fact("Receptor", `${invoice.customerName} (${invoice.customerRfc})`);
   fact("Total", formatMoney(invoice.total));
   fact("Fecha", formatDate(invoice.issuedAt));
   $("sandbox-notice").hidden = !invoice.sandbox;
+  $("correct-button").hidden = invoice.status !== "ISSUED" || !state.accessToken;
   for (const [id, url] of [["download-xml", invoice.xmlUrl], ["download-pdf", invoice.pdfUrl]]) {
     const link = $(id);
     if (url) {
@@ -489,6 +528,279 @@ async function refreshInvoice() {
     if (invoice) renderInvoice(invoice);
   } catch (error) {
     showAlert("page-error", failureMessage(error));
+  }
+}
+
+// --- several tickets in one invoice (issue 15) -----------------------------------------------
+
+async function addTicket(event) {
+  event.preventDefault();
+  const form = $("extra-form");
+  clearErrors(form, "extra-error");
+  const reference = $("extraReference").value.trim();
+  const total = normalizeTotal($("extraTotal").value);
+  if (!reference) setFieldError("extraReference", "Escribe la referencia del otro ticket.");
+  if (total === null) setFieldError("extraTotal", "Escribe el total con números, por ejemplo 1160.00.");
+  if (form.querySelector("[aria-invalid='true']")) return focusFirstInvalid(form);
+  const known = [state.ticket, ...state.extras].map((t) => t.reference.toUpperCase());
+  if (known.includes(reference.toUpperCase())) {
+    setFieldError("extraReference", "Ese ticket ya está en esta factura.");
+    return focusFirstInvalid(form);
+  }
+  const button = $("add-ticket-button");
+  busy(button, true, "Buscando…");
+  try {
+    const companyNumber = state.companyNumber;
+    let { ticket } = await gql("TicketLookup", { companyNumber, reference, total });
+    if (ticket.__typename === "TicketChallenge") {
+      const challenge = await solveChallenge(ticket.challenge);
+      ({ ticket } = await gql("TicketLookup", { companyNumber, reference, total, challenge }));
+    }
+    switch (ticket.__typename) {
+      case "InvoiceableTicket":
+        state.extras.push(ticket);
+        $("extraReference").value = "";
+        $("extraTotal").value = "";
+        renderExtras();
+        $("extraReference").focus();
+        return;
+      case "TicketNotFound":
+        setFieldError("extraTotal", ticket.message);
+        $("extraReference").setAttribute("aria-invalid", "true");
+        return focusFirstInvalid(form);
+      case "TicketAlreadyInvoiced":
+        showAlert("extra-error", `${ticket.message} (ticket ${reference})`);
+        return;
+      default:
+        showAlert("extra-error", ticket.message || "Respuesta inesperada del servidor.");
+    }
+  } catch (error) {
+    showAlert("extra-error", failureMessage(error));
+  } finally {
+    busy(button, false);
+  }
+}
+
+function renderExtras(bad = {}) {
+  const list = $("extra-tickets");
+  list.replaceChildren();
+  state.extras.forEach((ticket, index) => {
+    const li = document.createElement("li");
+    const text = document.createElement("span");
+    text.textContent = `Ticket ${ticket.reference} · ${formatMoney(ticket.total)}`
+      + (bad[index] ? ` — ${bad[index]}` : "");
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "link";
+    remove.textContent = "Quitar";
+    remove.setAttribute("aria-label", `Quitar el ticket ${ticket.reference}`);
+    remove.addEventListener("click", () => {
+      state.extras.splice(index, 1);
+      state.idempotencyKey = newKey(); // another set of tickets is another request
+      renderExtras();
+    });
+    li.classList.toggle("bad", Boolean(bad[index]));
+    li.append(text, remove);
+    list.append(li);
+  });
+  if (state.extras.length) {
+    const sum = [state.ticket, ...state.extras].reduce((acc, t) => acc + Math.round(Number(t.total) * 100), 0);
+    const li = document.createElement("li");
+    li.className = "total-line";
+    li.textContent = `${state.extras.length + 1} tickets en una factura · Total ${formatMoney(sum / 100)}`;
+    list.append(li);
+  }
+  state.idempotencyKey = newKey();
+}
+
+function markBadTickets(errors) {
+  const bad = {};
+  for (const e of errors) {
+    const match = /^additionalTicketTokens\.(\d+)$/.exec(e.field);
+    if (match) bad[Number(match[1])] = e.message;
+  }
+  renderExtras(bad);
+}
+
+// --- remember me on this device (issue 15): localStorage only, opt-in ------------------------
+
+const REMEMBERED_FIELDS = ["rfc", "legalName", "zipCode", "taxRegime", "cfdiUse", "email"];
+
+function remembered() {
+  try {
+    const data = JSON.parse(window.localStorage.getItem(REMEMBER_KEY) || "null");
+    return data && typeof data === "object" ? data : null;
+  } catch (error) {
+    return null;
+  }
+}
+
+function rememberOrForget(customer) {
+  try {
+    if ($("remember").checked) {
+      const data = {};
+      for (const f of REMEMBERED_FIELDS) data[f] = customer[f] || "";
+      window.localStorage.setItem(REMEMBER_KEY, JSON.stringify(data));
+    } else {
+      window.localStorage.removeItem(REMEMBER_KEY);
+    }
+  } catch (error) {
+    // storage disabled (private mode): nothing to remember, nothing breaks
+  }
+  $("forget-button").hidden = !remembered();
+}
+
+function fillCustomer(data) {
+  $("rfc").value = data.rfc || "";
+  $("legalName").value = data.legalName || "";
+  $("zipCode").value = data.zipCode || "";
+  $("email").value = data.email || "";
+  state.wanted = { taxRegime: data.taxRegime || "", cfdiUse: data.cfdiUse || "" };
+  state.personType = undefined; // reload the régimenes for this RFC
+  onRfcChange();
+}
+
+function prefillRemembered() {
+  const data = remembered();
+  $("remember").checked = Boolean(data);
+  $("forget-button").hidden = !data;
+  if (data && !$("rfc").value) {
+    fillCustomer(data);
+    showAlert("customer-error", "Llenamos el formulario con los datos guardados en este dispositivo. Revísalos.", "info");
+  }
+}
+
+function forgetCustomer() {
+  try { window.localStorage.removeItem(REMEMBER_KEY); } catch (error) { /* nothing stored */ }
+  $("remember").checked = false;
+  $("forget-button").hidden = true;
+  showAlert("customer-error", "Olvidamos tus datos en este dispositivo.", "info");
+}
+
+// --- Constancia de Situación Fiscal pre-fill (optional; CFF art. 83 fr. IX) --------------------
+
+function fileBase64(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ""));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+async function readConstancia() {
+  const input = $("constancia");
+  const file = input.files && input.files[0];
+  setFieldError("constancia", "");
+  if (!file || !state.ticket) return;
+  if (file.size > 700 * 1024) {
+    setFieldError("constancia", "El archivo pesa más de 700 kB: descarga la Constancia del SAT de nuevo, en PDF.");
+    return;
+  }
+  try {
+    const { readConstancia: result } = await gql("ReadConstancia", { file: await fileBase64(file) }, state.ticket.ticketToken);
+    if (result.__typename === "InvalidConstancia") {
+      setFieldError("constancia", result.errors.map((e) => e.message).join(" "));
+      return;
+    }
+    const regimes = result.taxRegimes || [];
+    fillCustomer({
+      rfc: result.rfc || $("rfc").value,
+      legalName: result.legalName || $("legalName").value,
+      zipCode: result.zipCode || $("zipCode").value,
+      email: $("email").value,
+      taxRegime: regimes.length === 1 ? regimes[0].code : "",
+      cfdiUse: "",
+    });
+    for (const id of ["rfc", "legalName", "zipCode"]) validateField(id);
+    const list = regimes.map((r) => `${r.code} ${r.description}`).join("; ");
+    showAlert("customer-error",
+      `Llenamos tus datos con la Constancia. Confírmalos${regimes.length > 1 ? ` y elige tu régimen (${list})` : ""} antes de facturar.`,
+      "info");
+  } catch (error) {
+    setFieldError("constancia", failureMessage(error));
+  }
+}
+
+// --- correcting the issued invoice (issue 15) --------------------------------------------------
+
+function setCorrecting(on) {
+  state.correcting = on;
+  $("correction-hint").hidden = !on;
+  $("more-tickets").hidden = on;
+  $("extra-tickets").hidden = on;
+  $("back-button").textContent = on ? "Volver a mi factura" : "Cambiar ticket";
+  $("issue-button").textContent = on ? "Emitir factura corregida" : "Facturar";
+  $("customer-title").textContent = on ? "2. Corrige tus datos fiscales" : "2. Tus datos fiscales";
+}
+
+function startCorrection() {
+  setCorrecting(true);
+  clearErrors($("customer-form"), "customer-error");
+  if (state.customer) fillCustomer(state.customer);
+  showStep("customer");
+  $("rfc").focus();
+}
+
+// --- errors beside a field clear as soon as the field is valid (issue 15) --------------------
+
+const VALIDATORS = {
+  companyNumber: (v) => /^\d+$/.test(v.trim()),
+  reference: (v) => Boolean(v.trim()),
+  total: (v) => normalizeTotal(v) !== null,
+  extraReference: (v) => Boolean(v.trim()),
+  extraTotal: (v) => normalizeTotal(v) !== null,
+  rfc: (v) => Boolean(personTypeOf(v.trim().toUpperCase())) && /^[A-ZÑ&]{3,4}\d{6}[A-Z\d]{3}$/.test(v.trim().toUpperCase()),
+  legalName: (v) => Boolean(v.trim()),
+  zipCode: (v) => /^\d{5}$/.test(v.trim()),
+  taxRegime: (v) => Boolean(v),
+  cfdiUse: (v) => Boolean(v),
+  recoverRfc: (v) => /^[A-ZÑ&]{3,4}\d{6}[A-Z\d]{3}$/.test(v.trim().toUpperCase()),
+  email: (v) => !v.trim() || /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v.trim()),
+};
+
+function validateField(id) {
+  const input = $(id);
+  if (input.getAttribute("aria-invalid") === "true" && VALIDATORS[id](input.value)) setFieldError(id, "");
+}
+
+// --- recover my invoice (issue 15) ------------------------------------------------------------
+
+async function recoverInvoice(event) {
+  event.preventDefault();
+  const form = $("recover-form");
+  setFieldError("recoverRfc", ""); // the "ya fue facturado" alert stays: it is the context
+  const rfc = $("recoverRfc").value.trim().toUpperCase();
+  if (!VALIDATORS.recoverRfc(rfc)) {
+    setFieldError("recoverRfc", "Escribe el RFC completo: 13 caracteres persona física, 12 persona moral.");
+    return focusFirstInvalid(form);
+  }
+  const button = $("recover-button");
+  busy(button, true, "Buscando…");
+  try {
+    const variables = {
+      companyNumber: $("companyNumber").value.trim(), reference: $("reference").value.trim(),
+      total: normalizeTotal($("total").value), rfc,
+    };
+    const { recoverInvoice: result } = await gql("RecoverInvoice", variables);
+    if (result.__typename === "InvoiceIssued") {
+      state.invoiceId = result.invoice.id;
+      state.accessToken = result.accessToken;
+      state.customer = null;
+      form.hidden = true;
+      renderInvoice(result.invoice);
+      $("invoice-message").textContent = "Recuperamos tu factura.";
+      $("invoice-message").hidden = false;
+      showStep("done");
+      $("step-done").focus();
+    } else {
+      setFieldError("recoverRfc", result.message);
+      focusFirstInvalid(form);
+    }
+  } catch (error) {
+    showAlert("ticket-error", failureMessage(error));
+  } finally {
+    busy(button, false);
   }
 }
 
@@ -514,11 +826,30 @@ function start() {
   $("rfc").addEventListener("input", onRfcChange);
   $("taxRegime").addEventListener("change", onRegimeChange);
   $("back-button").addEventListener("click", () => {
+    if (state.correcting) {
+      setCorrecting(false);
+      showStep("done");
+      return;
+    }
     state.ticket = null;
+    state.extras = [];
+    renderExtras();
     showStep("ticket");
     $("reference").focus();
   });
   $("refresh-button").addEventListener("click", refreshInvoice);
+  $("extra-form").addEventListener("submit", addTicket);
+  $("recover-form").addEventListener("submit", recoverInvoice);
+  for (const id of ["reference", "total", "companyNumber"]) {
+    $(id).addEventListener("input", () => { $("recover-form").hidden = true; });
+  }
+  $("constancia").addEventListener("change", readConstancia);
+  $("forget-button").addEventListener("click", forgetCustomer);
+  $("correct-button").addEventListener("click", startCorrection);
+  for (const id of Object.keys(VALIDATORS)) {
+    $(id).addEventListener("input", () => validateField(id));
+    $(id).addEventListener("change", () => validateField(id));
+  }
   // Focus the first empty ticket field, so a QR visitor lands on what is left to do.
   const firstEmpty = ["companyNumber", "reference", "total"].map($).find((el) => !el.value);
   if (firstEmpty) firstEmpty.focus();

@@ -39,6 +39,17 @@ export type CancelInvoiceInput = {
   replacementUuid?: InputMaybe<Scalars['String']['input']>;
 };
 
+export type CorrectInvoiceInput = {
+  /** The receptor's corrected data (all of it) */
+  customer: CustomerInput;
+};
+
+export type CorrectionRefusedCode =
+  | 'CORRECTION_DEADLINE_PASSED'
+  | 'CORRECTION_LIMIT'
+  | 'CORRECTION_NOT_ALLOWED'
+  | 'CORRECTION_SAME_DATA';
+
 export type CreateApiKeyInput = {
   /** What the key is for, e.g. «Caja 1» (up to 100 characters) */
   name: Scalars['String']['input'];
@@ -68,6 +79,10 @@ export type ErrorCode =
   | 'CFDI_USE_INVALID'
   | 'CFDI_USE_NOT_ALLOWED'
   | 'COLOR_INVALID'
+  | 'CORRECTION_DEADLINE_PASSED'
+  | 'CORRECTION_LIMIT'
+  | 'CORRECTION_NOT_ALLOWED'
+  | 'CORRECTION_SAME_DATA'
   | 'CURSOR_INVALID'
   | 'DESCRIPTION_INVALID'
   | 'DISPLAY_NAME_INVALID'
@@ -137,6 +152,11 @@ export type ErrorCode =
   | 'TAX_REGIME_INVALID'
   | 'TAX_REGIME_PERSON_TYPE'
   | 'TAX_TYPE_INVALID'
+  | 'TICKET_ALREADY_INVOICED'
+  | 'TICKET_NOT_INVOICEABLE'
+  | 'TICKET_OTHER_MERCHANT'
+  | 'TICKET_REPEATED'
+  | 'TICKET_TOKEN_INVALID'
   | 'TICKET_TOTAL_MISMATCH'
   | 'TOO_LARGE'
   | 'TOO_LONG'
@@ -145,6 +165,7 @@ export type ErrorCode =
   | 'TOO_MANY_EMAILS'
   | 'TOO_MANY_ENDPOINTS'
   | 'TOO_MANY_KEYS'
+  | 'TOO_MANY_TICKETS'
   | 'TOTAL_NOT_POSITIVE'
   | 'UNIT_KEY_INVALID'
   | 'UNREADABLE'
@@ -197,6 +218,8 @@ export type InvoiceStatus =
   | 'PENDING';
 
 export type IssueInvoiceInput = {
+  /** More tickets of the same merchant (their ticketToken, at most 20) for one invoice whose concepts are all the tickets' lines and whose Total is their sum; every ticket must be invoiceable. */
+  additionalTicketTokens?: InputMaybe<Array<Scalars['String']['input']>>;
   customer: CustomerInput;
   /** Retrying with the same key returns the same result and never issues twice. */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
@@ -339,6 +362,17 @@ export type CancelInvoiceInput = {
   replacementUuid?: string | null | undefined;
 };
 
+export type CorrectInvoiceInput = {
+  /** The receptor's corrected data (all of it) */
+  customer: CustomerInput;
+};
+
+export type CorrectionRefusedCode =
+  | 'CORRECTION_DEADLINE_PASSED'
+  | 'CORRECTION_LIMIT'
+  | 'CORRECTION_NOT_ALLOWED'
+  | 'CORRECTION_SAME_DATA';
+
 export type CreateApiKeyInput = {
   /** What the key is for, e.g. «Caja 1» (up to 100 characters) */
   name: string;
@@ -405,6 +439,8 @@ export type InvoiceStatus =
   | 'PENDING';
 
 export type IssueInvoiceInput = {
+  /** More tickets of the same merchant (their ticketToken, at most 20) for one invoice whose concepts are all the tickets' lines and whose Total is their sum; every ticket must be invoiceable. */
+  additionalTicketTokens?: Array<string> | null | undefined;
   customer: CustomerInput;
   /** Retrying with the same key returns the same result and never issues twice. */
   idempotencyKey?: string | null | undefined;
@@ -523,6 +559,18 @@ export type CfdiUsesQueryVariables = Exact<{
 
 export type CfdiUsesQuery = { cfdiUses: Array<{ code: string, description: string }> };
 
+export type CorrectInvoiceMutationVariables = Exact<{
+  input: CorrectInvoiceInput;
+}>;
+
+
+export type CorrectInvoiceMutation = { correctInvoice:
+    | { __typename: 'CorrectionRefused', code: CorrectionRefusedCode, message: string }
+    | { __typename: 'InvalidCustomerData', errors: Array<{ field: string, code: string, message: string }> }
+    | { __typename: 'InvoiceCorrected', accessToken: string, message: string, invoice: { id: string, uuid: string | null, series: string | null, folio: string | null, status: InvoiceStatus, issuedAt: string | null, total: string, customerRfc: string, customerName: string, xmlUrl: string | null, pdfUrl: string | null, sandbox: boolean }, replaced: { id: string, uuid: string | null, folio: string | null, status: InvoiceStatus, cancellationReason: string | null, replacementUuid: string | null } }
+    | { __typename: 'StampingFailed', message: string, retryable: boolean }
+   };
+
 export type CreateApiKeyMutationVariables = Exact<{
   input: CreateApiKeyInput;
 }>;
@@ -599,6 +647,7 @@ export type IssueInvoiceMutation = { issueInvoice:
     | { __typename: 'StampingFailed', message: string, retryable: boolean }
     | { __typename: 'TicketAlreadyInvoiced', invoicedAt: string, maskedRfc: string, message: string }
     | { __typename: 'TicketNotInvoiceable', reason: NotInvoiceableReason, message: string, cutoff: string | null }
+    | { __typename: 'TicketsNotCombinable', references: Array<string>, errors: Array<{ field: string, code: string, message: string }> }
    };
 
 export type LoginMutationVariables = Exact<{
@@ -667,6 +716,19 @@ export type RecordSalesMutation = { recordSales:
         | { __typename: 'InvalidSale', errors: Array<{ field: string, code: string, message: string }> }
         | { __typename: 'SaleRecorded', created: boolean, sale: { id: string, reference: string, total: string, status: SaleStatus } }
       > }
+   };
+
+export type RecoverInvoiceMutationVariables = Exact<{
+  companyNumber: string;
+  reference: string;
+  total: string;
+  rfc: string;
+}>;
+
+
+export type RecoverInvoiceMutation = { recoverInvoice:
+    | { __typename: 'InvoiceIssued', accessToken: string, invoice: { id: string, uuid: string | null, series: string | null, folio: string | null, status: InvoiceStatus, issuedAt: string | null, total: string, customerRfc: string, customerName: string, xmlUrl: string | null, pdfUrl: string | null, sandbox: boolean } }
+    | { __typename: 'TicketNotFound', message: string, retryAfterSeconds: number | null }
    };
 
 export type ResendInvoiceMutationVariables = Exact<{

@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import defer
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import aliased, defer
 
 from persistence.repositories.base import Cursor, RepositoryBase
-from persistence.tables import DocumentStatus, GlobalInvoiceRow, InvoiceRow, StampedDocument
+from persistence.tables import DocumentStatus, GlobalInvoiceRow, InvoiceRow, SaleRow, StampedDocument
 
 D = TypeVar("D", InvoiceRow, GlobalInvoiceRow)
 
@@ -136,15 +136,79 @@ def live_invoice():
     return InvoiceRow.status != DocumentStatus.CANCELLED
 
 
+def covers_sale(sale_id: int):
+    """The invoice is this sale's own, or the combined invoice its sale.invoice_id names."""
+    covering = select(SaleRow.invoice_id).where(SaleRow.id == sale_id).scalar_subquery()
+    return or_(InvoiceRow.sale_id == sale_id, InvoiceRow.id == covering)
+
+
 class InvoiceRepository(StampedDocumentRepository[InvoiceRow]):
     model = InvoiceRow
 
     async def by_sale(self, sale_id: int) -> InvoiceRow | None:
-        """The sale's live invoice (PENDING, ISSUED or CANCELLATION_PENDING), if any."""
+        """The sale's live invoice (PENDING, ISSUED or CANCELLATION_PENDING), if any: its
+        own, or the combined invoice that covers it (sale.invoice_id). While a customer's
+        correction is being issued the sale has two live rows: the newest one counts."""
         result = await self.session.execute(
-            select(InvoiceRow).where(InvoiceRow.sale_id == sale_id, live_invoice()).execution_options(populate_existing=True)
+            select(InvoiceRow).where(covers_sale(sale_id), live_invoice())
+            .order_by(InvoiceRow.correction.desc()).limit(1)
+            .execution_options(populate_existing=True)
         )
-        return result.scalar_one_or_none()
+        return result.scalars().first()
+
+    async def corrections_of(self, sale_id: int) -> int:
+        """How many customer corrections this sale's invoices went through (issue 15)."""
+        result = await self.session.execute(
+            select(InvoiceRow.correction).where(InvoiceRow.sale_id == sale_id).order_by(InvoiceRow.correction.desc()).limit(1)
+        )
+        return int(result.scalars().first() or 0)
+
+    async def correction_of(self, sale_id: int, correction: int, related_uuid: str) -> InvoiceRow | None:
+        """The correction `correction` of a sale that substitutes the CFDI `related_uuid`
+        (issue 15), if it exists and was not set aside; the newest when several were."""
+        result = await self.session.execute(
+            select(InvoiceRow).where(InvoiceRow.sale_id == sale_id, InvoiceRow.correction == correction,
+                                     InvoiceRow.related_uuid == related_uuid)
+            .order_by(InvoiceRow.id.desc()).limit(1).execution_options(populate_existing=True)
+        )
+        return result.scalars().first()
+
+    async def substitute_of(self, row: InvoiceRow, max_steps: int) -> InvoiceRow:
+        """What an invoice token reads (issue 15): its invoice, or the stamped correction
+        that substituted it, following the chain of related UUIDs."""
+        for _ in range(max_steps):
+            if row.uuid is None:
+                return row
+            nxt = await self.correction_of(row.sale_id, row.correction + 1, row.uuid)
+            if nxt is None or nxt.status == DocumentStatus.PENDING:
+                return row
+            row = nxt
+        return row
+
+    async def substituted_still_issued(self, limit: int) -> list[tuple[int, str]]:
+        """(old invoice id, the correction's UUID) for customer corrections that are
+        stamped while the invoice they substitute is still ISSUED (its cancellation with
+        motivo 01 failed at the PAC): the worker cancels those. Not after the receiver
+        rejected that cancellation (cancellation_note says so)."""
+        new = aliased(InvoiceRow)
+        result = await self.session.execute(
+            select(InvoiceRow.id, new.uuid)
+            .join(new, and_(new.sale_id == InvoiceRow.sale_id, new.correction == InvoiceRow.correction + 1,
+                            new.related_uuid == InvoiceRow.uuid))
+            .where(InvoiceRow.status == DocumentStatus.ISSUED, InvoiceRow.cancellation_note.is_(None),
+                   new.status == DocumentStatus.ISSUED)
+            .order_by(InvoiceRow.id).limit(limit)
+        )
+        return [(row_id, uuid) for row_id, uuid in result.all()]
+
+    async def by_receptor(self, merchant_id: int, sale_id: int, rfc: str) -> InvoiceRow | None:
+        """The sale's live ISSUED invoice when it went to this RFC (recoverInvoice)."""
+        result = await self.session.execute(
+            select(InvoiceRow).where(covers_sale(sale_id), InvoiceRow.merchant_id == merchant_id,
+                                     InvoiceRow.status == DocumentStatus.ISSUED, InvoiceRow.customer_rfc == rfc)
+            .order_by(InvoiceRow.correction.desc()).limit(1)
+        )
+        return result.scalars().first()
 
     async def by_sales(self, merchant_id: int, sale_ids: list[int]) -> dict[int, InvoiceRow]:
         if not sale_ids:
@@ -152,9 +216,19 @@ class InvoiceRepository(StampedDocumentRepository[InvoiceRow]):
         result = await self.session.execute(
             select(InvoiceRow)
             .where(InvoiceRow.merchant_id == merchant_id, InvoiceRow.sale_id.in_(sale_ids), live_invoice())
+            .options(*self._without_files()).order_by(InvoiceRow.correction)
+        )
+        found = {row.sale_id: row for row in result.scalars()}
+        # Tickets covered by a combined invoice (issue 15) show that invoice.
+        covered = await self.session.execute(
+            select(SaleRow.id, InvoiceRow)
+            .join(InvoiceRow, InvoiceRow.id == SaleRow.invoice_id)
+            .where(SaleRow.merchant_id == merchant_id, SaleRow.id.in_(sale_ids), live_invoice())
             .options(*self._without_files())
         )
-        return {row.sale_id: row for row in result.scalars()}
+        for sale_id, row in covered.all():
+            found.setdefault(sale_id, row)
+        return found
 
     async def owned_by_uuid(self, merchant_id: int, uuid: str) -> InvoiceRow | None:
         result = await self.session.execute(

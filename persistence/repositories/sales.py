@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import defer
 
 from persistence.repositories.base import Cursor, RepositoryBase
@@ -41,9 +41,11 @@ class SaleRepository(RepositoryBase[SaleRow]):
         result = await self.session.execute(
             select(SaleRow, MerchantRow, InvoiceRow)
             .join(MerchantRow, MerchantRow.id == SaleRow.merchant_id)
-            .outerjoin(InvoiceRow, and_(InvoiceRow.sale_id == SaleRow.id, live_invoice()))
+            .outerjoin(InvoiceRow, and_(or_(InvoiceRow.sale_id == SaleRow.id, InvoiceRow.id == SaleRow.invoice_id),
+                                        live_invoice()))
             .where(MerchantRow.company_number == company_number, SaleRow.reference_key == reference_key)
             .options(defer(InvoiceRow.signed_xml), defer(InvoiceRow.stamped_xml), defer(InvoiceRow.pdf))
+            .order_by(InvoiceRow.correction.desc())
         )
         row = result.first()
         return (row[0], row[1], row[2]) if row else None
@@ -71,6 +73,70 @@ class SaleRepository(RepositoryBase[SaleRow]):
             .with_for_update().execution_options(populate_existing=True)
         )
         return result.scalar_one_or_none()
+
+    async def lock_many(self, merchant_id: int, sale_ids: list[int]) -> list[SaleRow]:
+        """Several sales row-locked in id order (two requests locking overlapping sets in
+        the same order cannot deadlock); as committed now."""
+        result = await self.session.execute(
+            select(SaleRow).where(SaleRow.merchant_id == merchant_id, SaleRow.id.in_(sale_ids))
+            .order_by(SaleRow.id).with_for_update().execution_options(populate_existing=True)
+        )
+        return list(result.scalars())
+
+    async def by_ids(self, merchant_id: int, sale_ids: list[int]) -> list[SaleRow]:
+        result = await self.session.execute(
+            select(SaleRow).where(SaleRow.merchant_id == merchant_id, SaleRow.id.in_(sale_ids)).order_by(SaleRow.id)
+        )
+        return list(result.scalars())
+
+    async def cover(self, merchant_id: int, sale_ids: list[int], invoice_id: int) -> int:
+        """Point OPEN sales without any invoice to a combined invoice; how many moved.
+        Conditional (invoice_id still null, no live invoice of their own): of two requests
+        over overlapping tickets only one covers each, and the loser sees fewer rows."""
+        result = await self.session.execute(
+            update(SaleRow)
+            .where(SaleRow.merchant_id == merchant_id, SaleRow.id.in_(sale_ids), SaleRow.status == SaleStatus.OPEN,
+                   SaleRow.invoice_id.is_(None), ~_has_own_invoice())
+            .values(invoice_id=invoice_id)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount
+
+    async def covered_by(self, invoice_id: int) -> list[SaleRow]:
+        """The tickets a combined invoice covers, oldest first (its concepts' order)."""
+        result = await self.session.execute(
+            select(SaleRow).where(SaleRow.invoice_id == invoice_id).order_by(SaleRow.sold_at, SaleRow.id)
+            .execution_options(populate_existing=True)
+        )
+        return list(result.scalars())
+
+    async def set_status_covered(self, invoice_id: int, status: SaleStatus) -> None:
+        await self.session.execute(
+            update(SaleRow).where(SaleRow.invoice_id == invoice_id).values(status=status)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def move_covered(self, from_invoice_id: int, to_invoice_id: int) -> None:
+        """A correction of a combined invoice takes its tickets over."""
+        await self.session.execute(
+            update(SaleRow).where(SaleRow.invoice_id == from_invoice_id).values(invoice_id=to_invoice_id)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def release_covered(self, merchant_id: int, invoice_id: int, target: SaleStatus) -> None:
+        """The combined invoice was cancelled: its tickets move from INVOICED to `target`
+        and are free again."""
+        await self.session.execute(
+            update(SaleRow).where(SaleRow.merchant_id == merchant_id, SaleRow.invoice_id == invoice_id,
+                                  SaleRow.status == SaleStatus.INVOICED)
+            .values(status=target, invoice_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            update(SaleRow).where(SaleRow.merchant_id == merchant_id, SaleRow.invoice_id == invoice_id)
+            .values(invoice_id=None)
+            .execution_options(synchronize_session=False)
+        )
 
     async def open_without_invoice(self, merchant_id: int, start: datetime, end: datetime,
                                    limit: int | None = None) -> list[SaleRow]:
@@ -196,6 +262,12 @@ class SaleRepository(RepositoryBase[SaleRow]):
 _CHUNK = 1000  # ids per statement: below SQLite's and asyncpg's bound-parameter limits
 
 
-def _has_invoice():
-    """The sale has a live self-invoice; a cancelled one does not count."""
+def _has_own_invoice():
+    """The sale has a live self-invoice of its own; a cancelled one does not count."""
     return select(InvoiceRow.id).where(InvoiceRow.sale_id == SaleRow.id, live_invoice()).exists()
+
+
+def _has_invoice():
+    """The sale has a live self-invoice: its own, or a combined one covering it (issue 15)."""
+    return select(InvoiceRow.id).where(
+        or_(InvoiceRow.sale_id == SaleRow.id, InvoiceRow.id == SaleRow.invoice_id), live_invoice()).exists()

@@ -108,6 +108,11 @@ class IssueInvoiceInput:
     idempotency_key: Optional[str] = strawberry.field(
         default=None, description="Retrying with the same key returns the same result and never issues twice."
     )
+    additional_ticket_tokens: Optional[list[str]] = strawberry.field(
+        default=None,
+        description="More tickets of the same merchant (their ticketToken, at most 20) for one invoice whose concepts "
+        "are all the tickets' lines and whose Total is their sum; every ticket must be invoiceable.",
+    )
 
 
 @strawberry.type
@@ -121,8 +126,16 @@ class InvalidCustomerData:
     errors: list[FieldError]
 
 
+@strawberry.type(description="Some of the tickets cannot go into one invoice; nothing was issued. Each error's field "
+                 "is additionalTicketTokens.<i> (the ticket's position in the list).")
+class TicketsNotCombinable:
+    errors: list[FieldError]
+    references: list[str] = strawberry.field(description="The references of the tickets that cannot go in")
+
+
 IssueInvoiceResult = Annotated[
-    Union[InvoiceIssued, InvalidCustomerData, TicketAlreadyInvoiced, TicketNotInvoiceable, StampingFailed],
+    Union[InvoiceIssued, InvalidCustomerData, TicketAlreadyInvoiced, TicketNotInvoiceable, StampingFailed,
+          TicketsNotCombinable],
     strawberry.union("IssueInvoiceResult"),
 ]
 
@@ -157,3 +170,41 @@ class InvalidResend:
 
 
 ResendInvoiceResult = Annotated[Union[InvoiceResent, InvalidResend], strawberry.union("ResendInvoiceResult")]
+
+
+RecoverInvoiceResult = Annotated[Union[InvoiceIssued, TicketNotFound], strawberry.union("RecoverInvoiceResult")]
+
+
+@strawberry.input
+class CorrectInvoiceInput:
+    customer: CustomerInput = strawberry.field(description="The receptor's corrected data (all of it)")
+
+
+@strawberry.type(description="The corrected CFDI (related to the old one by CfdiRelacionados TipoRelacion 04) and the "
+                 "old one, cancelled with motivo 01 naming the new UUID (or CANCELLATION_PENDING; still ISSUED if the "
+                 "PAC failed: repeat correctInvoice to retry the cancellation).")
+class InvoiceCorrected:
+    invoice: Invoice
+    access_token: str = strawberry.field(description="JWT (audience invoice) of the new invoice")
+    replaced: Invoice
+    message: str
+
+
+@strawberry.enum
+class CorrectionRefusedCode(Enum):
+    CORRECTION_NOT_ALLOWED = "CORRECTION_NOT_ALLOWED"
+    CORRECTION_LIMIT = "CORRECTION_LIMIT"
+    CORRECTION_DEADLINE_PASSED = "CORRECTION_DEADLINE_PASSED"
+    CORRECTION_SAME_DATA = "CORRECTION_SAME_DATA"
+
+
+@strawberry.type
+class CorrectionRefused:
+    code: CorrectionRefusedCode
+    message: str
+
+
+CorrectInvoiceResult = Annotated[
+    Union[InvoiceCorrected, InvalidCustomerData, CorrectionRefused, StampingFailed],
+    strawberry.union("CorrectInvoiceResult"),
+]

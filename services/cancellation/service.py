@@ -232,8 +232,12 @@ async def _cancelled(uow: UnitOfWork, merchant_id: int, invoice: InvoiceRow, rea
     """In the transaction that makes the invoice CANCELLED: its sale moves (only a sale
     this invoice still holds, INVOICED) and the customer's e-mail is queued."""
     target = SaleStatus.CANCELLED if reason == OPERATION_NOT_DONE else SaleStatus.OPEN
-    await uow.sales.move_status(merchant_id, invoice.sale_id, SaleStatus.INVOICED, target)
     assert invoice.id is not None
+    # Issue 15: a customer's correction (services/portal/correct.py) still covers the
+    # sale, so the sale stays INVOICED; a combined invoice frees every ticket it covered.
+    if await uow.invoices.by_sale(invoice.sale_id) is None:
+        await uow.sales.move_status(merchant_id, invoice.sale_id, SaleStatus.INVOICED, target)
+    await uow.sales.release_covered(merchant_id, invoice.id, target)
     if invoice.customer_email:
         await outbox.enqueue(uow, OutboxKind.CANCELLATION, invoice.customer_email, invoice.id)
     cancelled = await uow.invoices.by_id(invoice.id)  # as this transaction left it: CANCELLED

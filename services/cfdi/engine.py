@@ -115,8 +115,9 @@ def build_signed_cfdi(request: InvoiceRequest, csd: CsdMaterial) -> SignedCfdi:
         if issues := check_concept(c):
             raise AssertionError(f"concept arithmetic outside Anexo 20 limits: {issues}")
 
+    related = (request.relation_type, (request.related_uuid,)) if request.related_uuid else None
     return _seal(request.issuer, request.customer, concepts, totals, request.payment_form,
-                 request.series, request.folio, _local_time(request), csd)
+                 request.series, request.folio, _local_time(request), csd, related=related)
 
 
 def _seal(issuer: Issuer, customer: Customer, concepts: list[Concept], totals: Totals, payment_form: str,

@@ -163,6 +163,22 @@ class ConstanciaErrorCode(StrEnum):
     NOT_A_CONSTANCIA = "NOT_A_CONSTANCIA"
 
 
+class PortalErrorCode(StrEnum):
+    """The customer's own portal flows of issue 15: several tickets in one invoice, the
+    customer's correction, recovering a lost invoice."""
+
+    TOO_MANY_TICKETS = "TOO_MANY_TICKETS"
+    TICKET_TOKEN_INVALID = "TICKET_TOKEN_INVALID"
+    TICKET_OTHER_MERCHANT = "TICKET_OTHER_MERCHANT"
+    TICKET_REPEATED = "TICKET_REPEATED"
+    TICKET_ALREADY_INVOICED = "TICKET_ALREADY_INVOICED"
+    TICKET_NOT_INVOICEABLE = "TICKET_NOT_INVOICEABLE"
+    CORRECTION_NOT_ALLOWED = "CORRECTION_NOT_ALLOWED"
+    CORRECTION_LIMIT = "CORRECTION_LIMIT"
+    CORRECTION_DEADLINE_PASSED = "CORRECTION_DEADLINE_PASSED"
+    CORRECTION_SAME_DATA = "CORRECTION_SAME_DATA"
+
+
 class PacErrorCode(StrEnum):
     """Why a call to a real PAC failed (services/stamping): StampingError.code and the
     audit log's outcome. Not FieldProblem codes (no input field is wrong), so not in
@@ -188,7 +204,7 @@ class PaginationErrorCode(StrEnum):
 DOMAIN_CODES: tuple[type[StrEnum], ...] = (
     CustomerErrorCode, DocumentErrorCode, SaleErrorCode, MerchantErrorCode,
     CancellationErrorCode, GlobalInvoiceErrorCode, PaginationErrorCode, ApiKeyErrorCode, WebhookErrorCode,
-    ConstanciaErrorCode,
+    ConstanciaErrorCode, PortalErrorCode,
 )
 
 

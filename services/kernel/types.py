@@ -86,6 +86,10 @@ class InvoiceRequest:
     ticket_total: Decimal
     generic_concept: GenericConceptConfig | None = None
     issued_at: datetime | None = None  # defaults to now in LugarExpedicion's zone
+    # cfdi:CfdiRelacionados (Anexo 20): the UUID this CFDI relates to and c_TipoRelacion;
+    # "04" (Sustitución de los CFDI previos) for a customer's correction (issue 15).
+    related_uuid: str | None = None
+    relation_type: str = "04"
 
 
 @dataclass(frozen=True)

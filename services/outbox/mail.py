@@ -57,6 +57,7 @@ class Mailer(Protocol):
 # ------------------------------------------------------------------------------ SMTP
 
 
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -417,7 +418,7 @@ def ticket_message(
         f"Gracias por tu compra en {merchant}. Puedes facturarla tú mismo en:\n"
         f"{url}\n\n"
         "Escribe estos tres datos de tu ticket:\n"
-        f"- Número de empresa: {company_number}\n"
+        f"- Número de comercio: {company_number}\n"
         f"- Referencia: {reference}\n"
         f"- Total: {amount}\n\n"
         "Ten a la mano tu RFC, tu nombre o razón social, tu código postal y tu régimen fiscal "
@@ -430,7 +431,7 @@ def ticket_message(
         f"<p>Gracias por tu compra en <strong>{e(merchant)}</strong>. Puedes facturarla tú mismo.</p>\n"
         "<p>Escribe estos tres datos de tu ticket:</p>\n"
         "<table style=\"border-collapse: collapse;\">"
-        f"<tr><td style=\"padding: 4px 12px 4px 0;\">Número de empresa</td><td><strong>{e(company_number)}</strong></td></tr>"
+        f"<tr><td style=\"padding: 4px 12px 4px 0;\">Número de comercio</td><td><strong>{e(company_number)}</strong></td></tr>"
         f"<tr><td style=\"padding: 4px 12px 4px 0;\">Referencia</td><td><strong>{e(reference)}</strong></td></tr>"
         f"<tr><td style=\"padding: 4px 12px 4px 0;\">Total</td><td><strong>{e(amount)}</strong></td></tr>"
         "</table>\n"

@@ -14,6 +14,7 @@ from persistence.tables import OutboxKind, OutboxMessageRow, OutboxStatus
 from persistence.uow import UnitOfWork
 from services.invoicing import documents
 from services.kernel.container import Services
+from services.kernel.folio import serie_folio
 from services.kernel.loops import repeat
 from services.kernel.money import from_cents
 from services.outbox import mail
@@ -65,7 +66,7 @@ async def _build(services: Services, msg: OutboxMessageRow):
         pdf = await documents.ensure_pdf(services, row)
         return mail.invoice_message(
             to=msg.recipient, from_addr=services.mail_from, merchant_name=merchant.legal_name,
-            series_folio=f"{row.series}{row.folio}", uuid=row.uuid,
+            series_folio=serie_folio(row.series, row.folio), uuid=row.uuid,
             xml_name=documents.file_name(merchant.rfc, row, "xml"), xml_bytes=row.stamped_xml,
             pdf_name=documents.file_name(merchant.rfc, row, "pdf"), pdf_bytes=pdf, sandbox=row.sandbox,
         )
@@ -73,7 +74,7 @@ async def _build(services: Services, msg: OutboxMessageRow):
         pdf = await documents.ensure_pdf(services, row)
         return mail.cancellation_message(
             to=msg.recipient, from_addr=services.mail_from, merchant_name=merchant.legal_name,
-            series_folio=f"{row.series}{row.folio}", uuid=row.uuid,
+            series_folio=serie_folio(row.series, row.folio), uuid=row.uuid,
             pdf_name=documents.file_name(merchant.rfc, row, "pdf"), pdf_bytes=pdf, sandbox=row.sandbox,
         )
     total = from_cents(sale.total_cents)

@@ -36,6 +36,7 @@ import segno
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from lxml import etree
 
+from services.kernel.folio import serie_folio as written_folio
 from services.cfdi import sat
 from services.cfdi.sat import NS, XmlParseError, parse_strict, tfd_cadena
 
@@ -235,6 +236,9 @@ class InvoiceView:
     logo_src: str | None = None  # the merchant's sanitised logo as a data: URI (services/merchants/branding.py)
     sandbox_legend: str = SANDBOX_LEGEND
     cancelled: bool = False  # cancelled at SAT: printed with a CANCELADO mark
+    # cfdi:CfdiRelacionados: (c_TipoRelacion described, [UUID, ...]) per node (issue 15:
+    # a customer's correction substitutes the earlier CFDI, TipoRelacion 04).
+    relacionados: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
 def _parse(xml: bytes) -> etree._Element:
@@ -357,7 +361,7 @@ def build_view(xml: bytes, *, sandbox: bool = False, merchant_display_name: str 
     tipo = root.get("TipoDeComprobante", "")
     legal_name = emisor.get("Nombre", "")
     heading = (merchant_display_name or "").strip() or legal_name
-    serie_folio = "-".join(p for p in (root.get("Serie"), root.get("Folio")) if p)
+    serie_folio = written_folio(root.get("Serie"), root.get("Folio"))
     stamped_at = _stamped_at(tfd.get("FechaTimbrado", ""))
 
     return InvoiceView(
@@ -397,6 +401,11 @@ def build_view(xml: bytes, *, sandbox: bool = False, merchant_display_name: str 
         sello_cfd=tfd.get("SelloCFD", "") or sello,
         sello_sat=tfd.get("SelloSAT", ""),
         tfd_cadena=tfd_cadena(tfd),
+        relacionados=[
+            (describe("c_TipoRelacion", node.get("TipoRelacion")),
+             [r.get("UUID", "") for r in node.findall("cfdi:CfdiRelacionado", NS)])
+            for node in root.findall("cfdi:CfdiRelacionados", NS)
+        ],
         qr_url=url,
         qr_svg=_qr_svg(url),
         logo_src=merchant_logo if merchant_logo and merchant_logo.startswith(LOGO_DATA_PREFIXES) else None,

@@ -38,7 +38,7 @@ from services.outbox import service as outbox
 from services.webhooks import service as webhooks
 from services.webhooks.models import WebhookEvent
 from services.webhooks.payloads import invoice_data
-from services.portal import policy
+from services.portal import combined, policy
 from services.portal.lookup import already_invoiced, not_invoiceable
 from services.portal.results import AlreadyInvoiced, IssueResult, Issued, NotInvoiceable
 from services.sales.models import sale_from_row
@@ -116,6 +116,8 @@ async def issue_invoice(services: Services, ticket: Claims, customer: Customer, 
         invoice = await uow.invoices.by_sale(sale_id)
     if merchant is None or sale is None:
         return NotInvoiceable(policy.CANCELLED, None, "La venta ya no existe.")
+    if invoice is not None and invoice.sale_id != sale_id:  # issue 15: covered by a combined invoice
+        return already_invoiced(invoice)
     if invoice is not None and invoice.status != DocumentStatus.PENDING:
         return _for_caller(services, invoice, idempotency_key)
     if invoice is None and (refused := _refused(sale, merchant, now)) is not None:
@@ -130,6 +132,8 @@ async def issue_invoice(services: Services, ticket: Claims, customer: Customer, 
     claimed = await _claim(services, merchant, sale, customer, idempotency_key, now)
     if not isinstance(claimed, InvoiceRow):
         return claimed
+    if claimed.sale_id != sale_id:  # issue 15: a combined invoice took this ticket meanwhile
+        return already_invoiced(claimed)
     if claimed.status != DocumentStatus.PENDING:
         return _for_caller(services, claimed, idempotency_key)
     return await _seal_and_stamp(services, merchant, sale, claimed, customer)
@@ -152,6 +156,8 @@ async def _claim(
             # without an invoice row, so exactly one of the two wins).
             current = await uow.sales.lock(merchant.id, sale.id)
             row = await uow.invoices.by_sale(sale.id)
+            if row is not None and row.sale_id != sale.id:  # issue 15: covered by a combined invoice
+                return row
             if row is None:
                 if current is None or current.status not in (SaleStatus.OPEN, SaleStatus.IN_GLOBAL_INVOICE) or (
                         current.status == SaleStatus.IN_GLOBAL_INVOICE and _refused(current, merchant, now) is not None):
@@ -207,20 +213,25 @@ async def _seal_and_stamp(
         await issuing.release(services, _invoices, row.id, getattr(blocked, "message", "global invoice"))
         return blocked
     async def build_request() -> InvoiceRequest:
+        # Issue 15: a combined invoice lists every ticket it covers, and a correction
+        # relates to the CFDI it replaces (services/portal/combined.py, correct.py).
+        sales = [sale, *await combined.covered_sales(services, row)]
         return InvoiceRequest(
             issuer=Issuer(merchant.rfc, merchant.legal_name, merchant.tax_regime, merchant.zip_code),
             customer=customer,
-            lines=lines_from_json(sale.lines_json),
-            payment_form=sale.payment_form,
+            lines=tuple(line for s in sales for line in lines_from_json(s.lines_json)),
+            payment_form=combined.payment_form(sales),
             series=row.series,
             folio=str(row.folio),
-            ticket_total=from_cents(sale.total_cents),
+            ticket_total=from_cents(sum(s.total_cents for s in sales)),
+            related_uuid=row.related_uuid,
             generic_concept=_generic(merchant),
         )
 
     async def on_issued(uow: UnitOfWork, issued: InvoiceRow) -> None:
         assert merchant.id is not None and sale.id is not None and issued.id is not None
         await uow.sales.set_status(merchant.id, sale.id, SaleStatus.INVOICED)  # also a ticket out of its global
+        await uow.sales.set_status_covered(issued.id, SaleStatus.INVOICED)  # issue 15: combined tickets
         if issued.customer_email:
             await outbox.enqueue(uow, OutboxKind.INVOICE, issued.customer_email, issued.id)
         await webhooks.enqueue(uow, merchant.id, WebhookEvent.INVOICE_ISSUED, invoice_data(issued))
@@ -276,6 +287,10 @@ async def read_invoice(services: Services, audience: str, subject: str, public_i
             if subject != public_id:
                 return Forbidden("Este token no corresponde a esa factura.")
             row = await uow.invoices.by_public_id(public_id)
+            if row is not None:  # issue 15: a corrected invoice's token reads its correction
+                from services.portal.correct import MAX_CORRECTIONS  # correct.py imports this module
+
+                row = await uow.invoices.substitute_of(row, max_steps=MAX_CORRECTIONS + 1)
         elif audience == MERCHANT:
             row = await uow.invoices.owned_by_public_id(int(subject), public_id)
         else:

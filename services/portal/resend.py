@@ -9,6 +9,7 @@ from services.kernel.results import Invalid, NotFound, invalid
 from services.kernel.types import FieldProblem
 from services.merchants.service import valid_email
 from services.outbox import service as outbox
+from services.portal.correct import MAX_CORRECTIONS
 
 # E-mails an invoice may ever cause (the first one after stamping included): the invoice
 # token must not turn our mail server into a relay to any address.
@@ -24,6 +25,8 @@ async def resend_invoice(services: Services, public_id: str, email: str) -> str 
         row = await uow.invoices.by_public_id(public_id)
         if row is None:
             return NotFound("No existe esa factura.")
+        # Issue 15: a corrected invoice's token sends the correction (services/portal/correct.py).
+        row = await uow.invoices.substitute_of(row, max_steps=MAX_CORRECTIONS + 1)
         if row.status == DocumentStatus.PENDING or row.id is None:
             return invalid(FieldProblem("id", Code.INVOICE_NOT_READY, "La factura aún se está timbrando: intenta en un minuto."))
         if await uow.outbox.count_for(OutboxKind.INVOICE, row.id) >= MAX_MESSAGES_PER_INVOICE:

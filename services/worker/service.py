@@ -7,6 +7,8 @@
   as the customer's retry would (services/invoicing/issuing.py): the same signed bytes
   again, so the PAC answers with the earlier stamp if the first answer was lost; a new
   seal only once the PAC says it never stamped them.
+- invoices a customer's correction substitutes whose cancellation (motivo 01) failed at
+  the PAC during the request (services/portal/correct.py): cancelled now;
 - CANCELLATION_PENDING invoices: SAT's status until Cancelado or the receiver rejects
   (services/cancellation/service.follow_pending), at most every POLL_EVERY.
 - the CSD expiry notices, 30 and 7 days before (services/merchants/csd_expiry), queued
@@ -34,6 +36,7 @@ from services.kernel.container import Services
 from services.kernel.results import Invalid
 from services.merchants import csd_expiry
 from services.outbox import service as outbox
+from services.portal import correct
 from services.portal import issue as portal
 from services.webhooks import service as webhooks
 
@@ -90,6 +93,8 @@ async def run_once(services: Services, *, now: datetime | None = None) -> Sweep:
             sweep.cancellation_rejected.append(uuid)
         else:
             sweep.cancellation_waiting += 1
+    # Issue 15: a customer's correction whose old invoice the PAC did not cancel in the request.
+    sweep.cancelled.extend(await correct.cancel_substituted(services, BATCH))
     due = await clock.issue_due(services, now=now)
     sweep.globals_issued, sweep.globals_failed = due.issued, due.failed
     sweep.csd_notices = await csd_expiry.enqueue_expiry_notices(services, now)

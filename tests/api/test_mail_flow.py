@@ -70,6 +70,15 @@ async def test_ticket_and_invoice_mail(gql, merchant, services, smtp):
     uuid = issued["invoice"]["uuid"]
     assert names.keys() == {f"EKU9003173C9_AF1_{uuid}.xml", f"EKU9003173C9_AF1_{uuid}.pdf"}
     assert names[f"EKU9003173C9_AF1_{uuid}.pdf"].get_content().startswith(b"%PDF")
+    # Issue 15: the ticket e-mail names the "Número de comercio" as the portal does, and the
+    # folio reads "AF-1" in the e-mail as in the portal (Invoice.series-folio) and the PDF.
+    assert "Número de comercio" in text and "Número de empresa" not in text
+    invoice_text = invoice_mail.get_body(("plain",)).get_content()
+    assert "Serie y folio: AF-1" in invoice_text and "Tu factura AF-1 de " in invoice_mail["Subject"]
+    from pypdf import PdfReader
+    import io
+    pdf_text = PdfReader(io.BytesIO(names[f"EKU9003173C9_AF1_{uuid}.pdf"].get_content())).pages[0].extract_text()
+    assert "AF-1" in pdf_text
 
 
 async def test_send_failure_is_recorded_and_retried(gql, merchant, services, smtp):

@@ -52,13 +52,13 @@ def open_portal(page, server, **query) -> None:
 
 
 def look_up(page, reference: str, total: str) -> None:
-    page.get_by_label("Referencia").fill(reference)
+    page.get_by_label("Referencia", exact=True).fill(reference)
     page.get_by_label("Total del ticket").fill(total)
     page.get_by_role("button", name="Buscar ticket").click()
 
 
 def fill_customer(page, customer: dict) -> None:
-    page.get_by_label("RFC").fill(customer["rfc"])
+    page.get_by_label("RFC", exact=True).fill(customer["rfc"])
     page.get_by_label("Nombre o razón social").fill(customer["legalName"])
     page.get_by_label("Código postal del domicilio fiscal").fill(customer["zipCode"])
     regime = page.get_by_label("Régimen fiscal")
@@ -138,7 +138,7 @@ def test_invalid_rfc_message_beside_the_field(page, live_server, demo_totals):
     error.wait_for()
     page.shots("invalid-rfc")
     assert error.inner_text().strip()
-    rfc = page.get_by_label("RFC")
+    rfc = page.get_by_label("RFC", exact=True)
     assert rfc.get_attribute("aria-invalid") == "true"
     assert "rfc-error" in rfc.get_attribute("aria-describedby")
     # The message sits right under the RFC input, and focus went back to it.
@@ -181,7 +181,7 @@ def test_qr_link_prefills_and_works_by_keyboard_on_a_phone(phone_page, live_serv
     # The address printed as the ticket's QR code: {PUBLIC_URL}/{companyNumber}?reference=&total=
     open_portal(page, live_server, reference="DEMO-0004", total=total)
     assert page.get_by_label("Número de comercio").input_value() == live_server["company"]
-    assert page.get_by_label("Referencia").input_value() == "DEMO-0004"
+    assert page.get_by_label("Referencia", exact=True).input_value() == "DEMO-0004"
     assert page.get_by_label("Total del ticket").input_value() == total
     # Everything is filled in, so focus waits on the button: Enter looks the ticket up.
     assert page.evaluate("document.activeElement.id") == "lookup-button"
