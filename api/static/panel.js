@@ -50,6 +50,7 @@ async function gql(name, variables = {}) {
 const money = new Intl.NumberFormat("es-MX", { style: "currency", currency: "MXN" });
 const when = new Intl.DateTimeFormat("es-MX", { dateStyle: "medium", timeStyle: "short" });
 const dayFormat = new Intl.DateTimeFormat("es-MX", { day: "numeric", month: "short", timeZone: "UTC" });
+const axisMoney = new Intl.NumberFormat("es-MX", { style: "currency", currency: "MXN", notation: "compact", maximumFractionDigits: 1 });
 const fmtMoney = (d) => money.format(Number(d));
 const fmtDate = (iso) => (iso ? when.format(new Date(iso)) : "—");
 const SALE_STATUS = { OPEN: "Abierta", INVOICED: "Facturada", IN_GLOBAL_INVOICE: "En factura global", CANCELLED: "Cancelada" };
@@ -210,7 +211,10 @@ function chart(days) {
     el.append(...kids);
     return el;
   };
-  const width = 720, height = 220, left = 56, bottom = 26, top = 10;
+  // Drawn at the width it is shown at, so its text stays legible on a phone.
+  const width = Math.min(720, Math.max(300, document.getElementById("main").clientWidth - 48));
+  const height = 220, left = 64, bottom = 26, top = 10;
+  const labelEvery = width < 500 ? 7 : 5;
   const max = Math.max(1, ...days.map((d) => Number(d.totals.total)));
   const step = (width - left - 8) / days.length;
   const y = (v) => top + (height - top - bottom) * (1 - v / max);
@@ -219,7 +223,7 @@ function chart(days) {
   for (const f of [0, 0.5, 1]) {
     const v = max * f;
     svg.append(s("line", { class: "axis", x1: left, x2: width, y1: y(v), y2: y(v) }),
-      s("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end" }, money.format(v).replace(/\.00$/, "")));
+      s("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end" }, axisMoney.format(v)));
   }
   days.forEach((d, i) => {
     const x = left + i * step + step * 0.15, w = step * 0.7;
@@ -227,7 +231,7 @@ function chart(days) {
     const label = `${dayFormat.format(new Date(d.date))}: ${fmtMoney(total)} en ${d.totals.count} ventas, ${fmtMoney(self)} autofacturado`;
     svg.append(s("rect", { class: "bar-total", x, width: w, y: y(total), height: Math.max(0, y(0) - y(total)) }, s("title", {}, label)));
     if (self > 0) svg.append(s("rect", { class: "bar-self", x: x + w * 0.2, width: w * 0.6, y: y(self), height: y(0) - y(self) }, s("title", {}, label)));
-    if (i % 5 === 0 || i === days.length - 1) {
+    if ((days.length - 1 - i) % labelEvery === 0) {
       svg.append(s("text", { x: x + w / 2, y: height - 8, "text-anchor": "middle" }, dayFormat.format(new Date(d.date))));
     }
   });
