@@ -491,7 +491,13 @@ function catalogueSearch(id, label, operation, key, initial) {
     if (search.length < 2) { list.hidden = true; return; }
     timer = setTimeout(async () => {
       const mine = ++seq;
-      const data = await gql(operation, { search, first: 10 });
+      let data;
+      try {
+        data = await gql(operation, { search, first: 10 });
+      } catch (error) {
+        description.textContent = error.message;
+        return;
+      }
       if (mine !== seq) return;
       const entries = data[key];
       list.replaceChildren(...entries.map((e) => h("li", {}, h("button", { type: "button", "data-code": e.code, onclick: () => {
@@ -530,7 +536,7 @@ function readFileBase64(file) {
 }
 
 async function settingsView() {
-  const [{ me }, ] = await Promise.all([gql("ConsoleSettings")]);
+  const { me } = await gql("ConsoleSettings");
   const { portal } = await gql("Portal", { companyNumber: me.companyNumber });
   const si = me.selfInvoicing;
 

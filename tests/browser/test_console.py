@@ -8,6 +8,8 @@ Screenshots at desktop and phone widths: test-artifacts/browser/<test>/.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -18,6 +20,8 @@ from tests.helpers import operation
 
 pytestmark = pytest.mark.browser
 
+MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+          "noviembre", "diciembre"]
 CUSTOMER = {"rfc": "CACX7605101P8", "legalName": "XOCHILT CASAS CHAVEZ", "zipCode": "36257",
             "taxRegime": "612", "cfdiUse": "G03"}
 
@@ -109,6 +113,17 @@ def test_sales_find_download_and_cancel(page, production_server, tmp_path):
     expect(page.locator("table tbody tr").first).to_contain_text(CUSTOMER["rfc"])
     page.locator("nav").get_by_role("link", name="Facturas globales", exact=True).click()
     expect(page.locator("#view h1")).to_have_text("Facturas globales")
+    # DEMO-OLD-0001 (90 days ago) is past every deadline: the factura global of its month takes it.
+    old = datetime.now(ZoneInfo("America/Tijuana")) - timedelta(days=90)
+    page.get_by_label("Meses").select_option(f"{old.month:02d}")
+    page.get_by_label("Año").fill(str(old.year))
+    page.get_by_role("button", name="Emitir factura global").click()
+    row = page.locator("table tbody tr").first
+    expect(row).to_contain_text(f"Mensual · {MONTHS[old.month - 1]} {old.year}")
+    expect(row).to_contain_text("$250.00")
+    with page.expect_download() as global_xml:
+        row.get_by_role("link", name="XML").click()
+    assert global_xml.value.suggested_filename.endswith(".xml")
     page.shots("globals")
     no_errors(page)
 
