@@ -736,7 +736,7 @@ async function csdView() {
   const cer = h("input", { id: "c-cer", type: "file", accept: ".cer" });
   const key = h("input", { id: "c-key", type: "file", accept: ".key" });
   const password = h("input", { id: "c-password", type: "password", autocomplete: "off" });
-  const out = h("div", { role: "status" });
+  const out = h("div", { role: "status", id: "csd-result" });
   const submit = h("button", { type: "submit", class: "primary", id: "replace-csd" }, "Renovar CSD");
   const form = h("form", { class: "card", id: "csd-form" }, h("h2", {}, "Renovar el CSD"),
     h("p", { class: "hint" }, "El nuevo Certificado de Sello Digital del mismo RFC; las facturas nuevas lo usan de inmediato."),
@@ -748,8 +748,8 @@ async function csdView() {
       const input = { certificate: await readFileBase64(cer.files[0]), privateKey: await readFileBase64(key.files[0]), keyPassword: password.value };
       const { replaceCsd: r } = await gql("ReplaceCsd", { input });
       if (r.__typename === "InvalidMerchantData") return refused(out, r.errors);
-      password.value = "";
-      saved(out, `CSD ${r.csd.serialNumber} vigente hasta el ${fmtDate(r.csd.validUntil)}.`);
+      $("view").replaceChildren(await csdView());  // the card above shows the new certificate
+      saved($("csd-result"), `CSD ${r.csd.serialNumber} renovado: vigente hasta el ${fmtDate(r.csd.validUntil)}`);
     });
   });
   return h("div", {}, h("h1", {}, "Certificado de Sello Digital"),

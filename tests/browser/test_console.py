@@ -8,7 +8,7 @@ Screenshots at desktop and phone widths: test-artifacts/browser/<test>/.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -16,10 +16,11 @@ import pytest
 from playwright.sync_api import expect
 
 from api.demo import DEMO_EMAIL, DEMO_PASSWORD
-from tests.helpers import operation
+from tests.helpers import operation, renewed_csd
 
 pytestmark = pytest.mark.browser
 
+NEW_CSD_NUMBER = "30001000000500009999"
 MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
           "noviembre", "diciembre"]
 CUSTOMER = {"rfc": "CACX7605101P8", "legalName": "XOCHILT CASAS CHAVEZ", "zipCode": "36257",
@@ -207,10 +208,23 @@ def test_api_keys_on_a_phone(phone_page, production_server):
                          headers={"Authorization": f"Bearer {key}"}, timeout=30).json()
     assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
-    for section, title in (("ventas", "Ventas"), ("ajustes", "Ajustes"), ("csd", "Certificado de Sello Digital")):
+    for section, title in (("ventas", "Ventas"), ("ajustes", "Ajustes")):
         page.goto(f"{server['base']}/panel/#/{section}")
         expect(page.locator("#view h1")).to_have_text(title)
         page.shots(f"{section}-phone")
+
+    # CSD renewal: the new certificate and key of the same RFC, uploaded from the page.
+    page.locator("nav").get_by_role("link", name="CSD", exact=True).click()
+    expect(page.locator("#view h1")).to_have_text("Certificado de Sello Digital")
+    now = datetime.now(UTC)
+    cer, key = renewed_csd("EKU9003173C9", NEW_CSD_NUMBER, now - timedelta(days=1), now + timedelta(days=4 * 365))
+    page.get_by_label("Certificado (.cer)").set_input_files(files=[{"name": "nuevo.cer", "mimeType": "application/octet-stream", "buffer": cer}])
+    page.get_by_label("Llave privada (.key)").set_input_files(files=[{"name": "nuevo.key", "mimeType": "application/octet-stream", "buffer": key}])
+    page.get_by_label("Contraseña de la llave").fill("12345678a")
+    page.get_by_role("button", name="Renovar CSD").click()
+    expect(page.locator("#csd-form .ok")).to_contain_text(NEW_CSD_NUMBER)
+    expect(page.locator("#view dl.facts")).to_contain_text(NEW_CSD_NUMBER)
+    page.shots("csd-renewed-phone")
     no_errors(page)
 
 
