@@ -191,6 +191,13 @@ const VIEWS = {
   globales: globalsView, ajustes: settingsView, integraciones: integrationsView, csd: csdView,
 };
 
+let flash = "";  // what the next route() shows once its view is drawn
+
+function redrawWith(message) {
+  flash = message;
+  return route();
+}
+
 async function route() {
   if (!sessionStorage.getItem(TOKEN_KEY)) return showLogin();
   $("login-view").hidden = true;
@@ -208,7 +215,8 @@ async function route() {
   try {
     const content = await view(arg ? decodeURIComponent(arg) : undefined);
     $("view").replaceChildren(content);
-    say("");
+    say(flash);
+    flash = "";
     document.body.dataset.view = section;
     const heading = $("view").querySelector("h1");
     if (heading) { heading.tabIndex = -1; heading.focus({ preventScroll: true }); }
@@ -490,7 +498,7 @@ async function globalsView() {
     e.preventDefault();
     busy(submit, async () => {
       const { issueGlobalInvoice: r } = await gql("IssueGlobalInvoice", { input: { periodicity: periodicity.value, months: months.value, year: Number(year.value) } });
-      if (r.__typename === "GlobalInvoiceIssued") { say(`Factura global emitida con ${r.includedSales} ventas.`); route(); }
+      if (r.__typename === "GlobalInvoiceIssued") redrawWith(`Factura global emitida con ${r.includedSales} ventas.`);
       else result.replaceChildren(h("p", { class: "alert" }, r.errors ? errorsText(r.errors) : r.message));
     });
   });
@@ -689,7 +697,7 @@ async function integrationsView() {
       if (!window.confirm(`¿Revocar la llave «${k.name}»? Dejará de funcionar de inmediato.`)) return;
       busy(e.target, async () => {
         const { revokeApiKey: r } = await gql("RevokeApiKey", { id: k.id });
-        if (r.__typename === "ApiKey") { say(`Llave «${k.name}» revocada.`); route(); } else fail(errorsText(r.errors));
+        if (r.__typename === "ApiKey") redrawWith(`Llave «${k.name}» revocada.`); else fail(errorsText(r.errors));
       });
     } }, "Revocar"))));
   const name = h("input", { id: "k-name", maxlength: 100, autocomplete: "off", placeholder: "Caja 1" });
@@ -715,13 +723,13 @@ async function integrationsView() {
 
   const hookRows = webhookEndpoints.map((w) => h("section", { class: "card", "data-endpoint": w.url }, h("h3", { class: "mono" }, w.url),
     h("p", { class: "hint" }, w.events.map((ev) => EVENTS[ev] || ev).join(", ")),
-    h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Evento"), h("th", {}, "Estado"), h("th", { class: "num" }, "Intentos"), h("th", { class: "hide-phone" }, "Última respuesta"), h("th", {}, ""))),
+    h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Evento"), h("th", {}, "Estado"), h("th", { class: "num hide-phone" }, "Intentos"), h("th", { class: "hide-phone" }, "Última respuesta"), h("th", {}, ""))),
       h("tbody", {}, w.recentDeliveries.length ? w.recentDeliveries.map((d) => h("tr", {}, h("td", {}, EVENTS[d.event] || d.event),
-        h("td", {}, badge(d.status, { PENDING: "Pendiente", DELIVERED: "Entregado", FAILED: "Falló" })), h("td", { class: "num" }, d.attempts),
+        h("td", {}, badge(d.status, { PENDING: "Pendiente", DELIVERED: "Entregado", FAILED: "Falló" })), h("td", { class: "num hide-phone" }, d.attempts),
         h("td", { class: "hide-phone" }, d.lastStatusCode ? `HTTP ${d.lastStatusCode}` : (d.lastError || "—")),
         h("td", {}, d.status === "DELIVERED" ? "" : h("button", { type: "button", class: "secondary", onclick: (e) => busy(e.target, async () => {
           const { retryWebhookDelivery: r } = await gql("RetryWebhookDelivery", { id: d.id });
-          if (r.__typename === "WebhookDelivery") { say("Entrega reintentada."); route(); } else fail(errorsText(r.errors));
+          if (r.__typename === "WebhookDelivery") redrawWith("Entrega reintentada."); else fail(errorsText(r.errors));
         }) }, "Reintentar"))))
         : h("tr", {}, h("td", { colspan: 5 }, "Sin entregas recientes."))))),
     h("div", { class: "actions" }, h("button", { type: "button", class: "danger", onclick: (e) => {

@@ -208,6 +208,23 @@ def test_api_keys_on_a_phone(phone_page, production_server):
                          headers={"Authorization": f"Bearer {key}"}, timeout=30).json()
     assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
+    # A webhook endpoint: its signing secret once, a delivery for the next event, a retry.
+    page.get_by_label("URL").fill("https://hooks.example.com/autofactura")
+    page.get_by_role("button", name="Agregar webhook").click()
+    expect(page.locator("#webhook-form .secret")).to_contain_text("Secreto de firma")
+    page.shots("webhook-created")
+    token = api(server, "Login", {"email": DEMO_EMAIL, "password": DEMO_PASSWORD})["login"]["token"]
+    recorded = api(server, "RecordSale", {"input": {"reference": "WEBHOOK-1", "paymentForm": "01", "lines": [
+        {"productKey": "01010101", "unitKey": "H87", "description": "Producto", "quantity": "1", "unitPrice": "116.00"}]}},
+        token)["recordSale"]
+    assert recorded["__typename"] == "SaleRecorded", recorded
+    page.reload()
+    endpoint = page.locator("section[data-endpoint='https://hooks.example.com/autofactura']")
+    expect(endpoint.locator("tbody tr").first).to_contain_text("Venta registrada")
+    endpoint.get_by_role("button", name="Reintentar").first.click()
+    expect(page.locator("#page-status")).to_have_text("Entrega reintentada.")
+    page.shots("webhook-retried")
+
     for section, title in (("ventas", "Ventas"), ("ajustes", "Ajustes")):
         page.goto(f"{server['base']}/panel/#/{section}")
         expect(page.locator("#view h1")).to_have_text(title)
