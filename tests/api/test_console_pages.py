@@ -66,3 +66,13 @@ def test_vendored_graphiql_names_its_versions_and_licences():
             assert (VENDOR / vendored).is_file(), vendored
     for licence in ("LICENSE-graphiql.txt", "LICENSE-react.txt", "LICENSE-react-dom.txt"):
         assert (VENDOR / licence).read_text(encoding="utf-8").startswith("MIT License")
+
+
+def test_console_sends_only_published_operations():
+    """Every gql("Name") in panel.js is a document of frontend-contract/operations, so the
+    page works where only the persisted-operations manifest is accepted (ENV=production)."""
+    published = {p.stem for p in (STATIC.parent.parent / "frontend-contract" / "operations").glob("*.graphql")}
+    used = set(re.findall(r'gql\(\s*"(\w+)"', (STATIC / "panel.js").read_text(encoding="utf-8")))
+    used |= set(re.findall(r'catalogueSearch\([^)]*?"(\w+Keys)"', (STATIC / "panel.js").read_text(encoding="utf-8")))
+    assert {"ConsoleOverview", "CancelInvoice", "ProductKeys", "UnitKeys"} <= used
+    assert used <= published, used - published
