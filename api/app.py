@@ -16,6 +16,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
+from api.logs import RequestIdMiddleware
+from api.metrics import HttpMetricsMiddleware, metrics_endpoint
 from api.middleware import BodySizeLimit
 from api.persisted import PersistedOperations
 from api.settings import Settings, get_settings
@@ -199,6 +201,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/health", health),
+        Route("/metrics", metrics_endpoint(services, settings.metrics_token)),
         Route("/downloads/{public_id:str}.{kind:str}", download),
         Route("/qr/{company_number:str}.png", ticket_qr, methods=["GET", "HEAD"]),
         Route("/logos/{company_number:str}", logo, methods=["GET", "HEAD"]),
@@ -207,7 +210,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         from api.portal_routes import portal_routes
 
         routes += portal_routes(STATIC)
-    middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
+    # The request id first, so every line logged while answering (the access line too)
+    # carries it; then the request metrics, which see every answer, a 413 included.
+    middleware = [Middleware(RequestIdMiddleware), Middleware(HttpMetricsMiddleware),
+                  Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
     if settings.cors_origins:
         # SPAs served from the merchants' own domains call the API cross-origin. Tokens
         # travel in the Authorization header, never in cookies: no credentials mode.

@@ -11,11 +11,18 @@ from pathlib import Path
 from api.settings import get_settings
 
 
+def _configure_logging(settings) -> None:
+    from api.logs import configure
+
+    configure(settings.effective_log_format, settings.log_level)
+
+
 def _migrate(_args) -> int:
     from persistence.migrate import upgrade
 
     settings = get_settings()
-    upgrade(settings.database_url)
+    _configure_logging(settings)
+    upgrade(settings.database_url)  # under a PostgreSQL advisory lock: replicas may start together
     print(f"Migraciones aplicadas a {_safe_url(settings.database_url)}")
     return 0
 
@@ -51,10 +58,31 @@ def _keep_tcp_nodelay() -> None:
     Config.bind_socket = bind_socket
 
 
+def _prepare_multiprocess_metrics(settings, workers: int) -> None:
+    """prometheus-client's multiprocess mode for --workers > 1: a directory the worker
+    processes share, emptied at start (its files are the previous run's counters). Set in
+    the environment before uvicorn spawns the workers, which read it on import."""
+    import os
+
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory and workers > 1:
+        directory = str((settings.var_dir / "prometheus").resolve())
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    if directory:
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+
+
 def _serve(args) -> int:
     import uvicorn
 
+    from api.logs import logging_config
+
     settings = get_settings()
+    _prepare_multiprocess_metrics(settings, args.workers)
+    _configure_logging(settings)
     if settings.is_sqlite or args.migrate:
         from persistence.migrate import upgrade
 
@@ -67,7 +95,9 @@ def _serve(args) -> int:
           f"GraphQL {settings.public_url}/graphql", flush=True)
     if args.workers > 1:
         _keep_tcp_nodelay()
-    uvicorn.run("api.asgi:app", host=args.host, port=args.port, workers=args.workers, log_level="info", proxy_headers=True)
+    uvicorn.run("api.asgi:app", host=args.host, port=args.port, workers=args.workers,
+                log_level=settings.log_level.lower(), proxy_headers=True,
+                log_config=logging_config(settings.effective_log_format, settings.log_level))
     return 0
 
 
@@ -177,13 +207,20 @@ def _pac_emulate(args) -> int:
 def _worker(args) -> int:
     """The background process: PENDING stamps past their lease, cancellations waiting for
     SAT, the e-mail outbox. --once: one sweep, print what it did, exit."""
-    import logging
-
     from api.app import build_services
     from services.worker.service import run_forever, run_once
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
+    _configure_logging(settings)
+    if args.metrics_port is not None and not args.once:
+        # The stamps this process finishes and its PAC calls, for Prometheus: the worker
+        # serves no HTTP otherwise. The backlogs are on every `serve`'s /metrics.
+        from prometheus_client import start_http_server
+
+        from api.metrics import process_registry
+
+        server, _ = start_http_server(args.metrics_port, addr=args.metrics_host, registry=process_registry())
+        print(f"worker: métricas en http://{args.metrics_host}:{server.server_port}/metrics", flush=True)
 
     async def run() -> int:
         services = build_services(settings, pdf_inline=True)
@@ -200,6 +237,13 @@ def _worker(args) -> int:
     return asyncio.run(run())
 
 
+def _web_concurrency() -> int:
+    import os
+
+    value = os.environ.get("WEB_CONCURRENCY", "")
+    return int(value) if value.isdigit() and int(value) > 0 else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="autofactura", description="Autofacturación CFDI 4.0")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -209,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the service (migrates first on SQLite)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--workers", type=int, default=_web_concurrency(),
+                       help="processes (default: WEB_CONCURRENCY, else 1)")
     serve.add_argument("--demo", action="store_true", help="seed the demo merchant and sales first")
     serve.add_argument("--migrate", action="store_true", help="migrate first on PostgreSQL too")
     serve.set_defaults(func=_serve)
@@ -246,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     worker = sub.add_parser("worker", help="background duties: pending stamps, cancellations, e-mail")
     worker.add_argument("--once", action="store_true", help="one sweep, then exit")
     worker.add_argument("--every", type=float, default=30.0, help="seconds between sweeps")
+    worker.add_argument("--metrics-port", type=int, default=None,
+                        help="serve Prometheus metrics on this port (0: one the system picks)")
+    worker.add_argument("--metrics-host", default="127.0.0.1", help="address of the metrics listener")
     worker.set_defaults(func=_worker)
 
     args = parser.parse_args(argv)

@@ -82,6 +82,14 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = 1 << 20
 
+    # Logs (api/logs.py): one JSON object per line, or text. Unset: json in production, text
+    # elsewhere.
+    log_format: Literal["json", "text"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # GET /metrics (Prometheus) asks for `Authorization: Bearer <METRICS_TOKEN>` when set;
+    # unset, it answers anyone who reaches it (keep it off the public proxy then).
+    metrics_token: str = ""
+
     max_query_depth: int = 10
     max_aliases: int = 15
     max_tokens: int = 2000
@@ -122,6 +130,10 @@ class Settings(BaseSettings):
         if self.altcha_hmac_key:
             return self.altcha_hmac_key
         return hmac.new(self.jwt_secret.encode(), b"autofactura altcha challenges", hashlib.sha256).hexdigest()
+
+    @property
+    def effective_log_format(self) -> str:
+        return self.log_format or ("json" if self.is_production else "text")
 
     @property
     def is_production(self) -> bool:

@@ -28,6 +28,13 @@ _HUSO_TO_ZONE = {
 }
 DEFAULT_ZONE = "America/Mexico_City"
 
+# c_UsoCFDI keys that never apply to a CFDI de ingreso (TipoDeComprobante I): CP01 "Pagos"
+# is the UsoCFDI of a CFDI de tipo P (Guía de llenado del complemento para recepción de
+# pagos 2.0, Receptor@UsoCFDI "CP01") and CN01 "Nómina" that of a CFDI de tipo N (Guía de
+# llenado del complemento de nómina 1.2, Receptor@UsoCFDI "CN01"). SAT's c_UsoCFDI matrix
+# lists them for the régimenes but not per tipo de comprobante, so the catalogue offers them.
+NOT_FOR_INCOME_USES = frozenset({"CP01", "CN01"})
+
 
 @dataclass(frozen=True)
 class CatalogEntry:
@@ -108,11 +115,13 @@ def tax_regimes(person_type: str | None = None) -> list[CatalogEntry]:
 
 
 def cfdi_uses(tax_regime: str, person_type: str | None = None) -> list[CatalogEntry]:
-    """c_UsoCFDI rows allowed for a régimen (and person type): SAT's matrix (CFDI40161/40162)."""
+    """c_UsoCFDI rows allowed on a CFDI de ingreso for a régimen (and person type): SAT's
+    matrix (CFDI40161/40162) without the uses of pagos and nómina (NOT_FOR_INCOME_USES)."""
     return [
         CatalogEntry(c, r["texto"])
         for c, r in _uses().items()
         if tax_regime in r["regimenes_fiscales_receptores"] and _applies(r, person_type)
+        and c not in NOT_FOR_INCOME_USES
     ]
 
 

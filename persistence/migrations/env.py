@@ -23,11 +23,29 @@ def _run(connection) -> None:
         context.run_migrations()
 
 
+# pg_advisory_lock key of the migrations (any constant bigint shared by every process).
+MIGRATION_LOCK = 0x6175746F666163  # "autofac"
+
+
 async def _run_async() -> None:
     engine = create_async_engine(config.get_main_option("sqlalchemy.url"))
     async with engine.connect() as connection:
-        await connection.run_sync(_run)
-        await connection.commit()
+        locked = connection.dialect.name == "postgresql"
+        if locked:
+            # Replicas that start together (N x `autofactura migrate`) queue here; each one
+            # reads the schema's version only once it holds the lock, so the first migrates
+            # and the others find it at head. A session lock: released at unlock or when the
+            # connection closes (a killed process never leaves it held).
+            await connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+            await connection.commit()
+        try:
+            await connection.run_sync(_run)
+            await connection.commit()
+        finally:
+            if locked:
+                await connection.rollback()
+                await connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
+                await connection.commit()
     await engine.dispose()
 
 

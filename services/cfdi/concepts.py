@@ -259,6 +259,29 @@ def _unit_value(quantity: Decimal, amount: Decimal) -> Decimal:
     raise ConceptError(f"no ValorUnitario for Cantidad {quantity} and Importe {amount}")
 
 
+def _ticket_unit_value(quantity: Decimal, unit_price: Decimal, t: _Treatment, base: Decimal) -> Decimal | None:
+    """The ticket's own price before taxes as ValorUnitario, when it is exact: the price
+    divided by (1 + IEPS)(1 + IVA) has at most 6 decimals (t_Importe) and Cantidad × it
+    rounds to the Importe the line was split into. An IVA 0 %, exento or untaxed line's
+    price is always exact. None when not (then `_unit_value` derives one from Importe).
+
+    Anexo 20, Concepto@ValorUnitario: "el valor o precio unitario del bien o servicio":
+    the invoice states the price the ticket did, not one derived from a rounded amount
+    (333.33 × 0.5 stays 333.33, not 333.34)."""
+    divisor = (1 + (t.ieps or 0)) * (1 + (t.iva or 0))
+    net = unit_price / divisor
+    if net * divisor != unit_price or net <= 0:
+        return None
+    net = net.normalize()
+    if decimals_of(net) > MAX_UNIT_DECIMALS:
+        return None
+    if decimals_of(net) < 2:
+        net = net.quantize(CENT)
+    if cents(quantity * net) != base or not within(base, importe_limits(quantity, net)):
+        return None
+    return net
+
+
 def _transfers(base: Decimal, t: _Treatment, ieps: Decimal | None, iva: Decimal | None) -> tuple[Transfer, ...]:
     out: list[Transfer] = []
     iva_base = base + (ieps or Decimal(0))
@@ -272,18 +295,24 @@ def _transfers(base: Decimal, t: _Treatment, ieps: Decimal | None, iva: Decimal 
 
 
 def _concept(
-    amount: Decimal, t: _Treatment, *, product_key: str, unit_key: str, description: str, quantity: Decimal
+    amount: Decimal, t: _Treatment, *, product_key: str, unit_key: str, description: str, quantity: Decimal,
+    unit_price: Decimal | None = None,
 ) -> Concept:
+    """`unit_price`: the ticket line's price (taxes included), when the concept is one line."""
+    def unit_value(base: Decimal) -> Decimal:
+        exact = _ticket_unit_value(quantity, unit_price, t, base) if unit_price is not None else None
+        return exact if exact is not None else _unit_value(quantity, base)
+
     if not t.has_taxes:
         return Concept(product_key, unit_key, description, quantity,
-                       _unit_value(quantity, amount), amount, OBJETO_IMP_NO, ())
+                       unit_value(amount), amount, OBJETO_IMP_NO, ())
     base, ieps, iva = _split(amount, t)
     return Concept(
         product_key=product_key,
         unit_key=unit_key,
         description=description,
         quantity=quantity,
-        unit_value=_unit_value(quantity, base),
+        unit_value=unit_value(base),
         amount=base,
         objeto_imp=OBJETO_IMP_SI,
         transfers=_transfers(base, t, ieps, iva),
@@ -318,7 +347,7 @@ def build_concepts(
                 continue  # Traslado@Base must be > 0; a 0.00 line adds nothing
             out.append(_concept(amount, _treatment(line), product_key=line.product_key,
                                 unit_key=line.unit_key, description=line.description,
-                                quantity=_quantity(line.quantity)))
+                                quantity=_quantity(line.quantity), unit_price=line.unit_price))
     else:
         groups: OrderedDict[_Treatment, Decimal] = OrderedDict()
         for line in lines:
@@ -366,10 +395,19 @@ def build_global_concepts(tickets) -> list[Concept]:
                 continue  # Traslado@Base must be > 0; a 0.00 group adds nothing
             concept = _concept(amount, t, product_key=GLOBAL_PRODUCT_KEY, unit_key=GLOBAL_UNIT_KEY,
                                description=GLOBAL_DESCRIPTION, quantity=Decimal(1))
-            out.append(replace(concept, no_identificacion=ticket.reference))
+            out.append(replace(concept, no_identificacion=_no_identificacion(ticket.reference)))
     if not out:
         raise ConceptError("nothing to invoice: every ticket amounts to 0.00")
     return out
+
+
+def _no_identificacion(reference: str) -> str:
+    """The ticket reference as Concepto@NoIdentificacion (cfdv40.xsd: 1-100 characters,
+    pattern [^|]{1,100}). recordSale refuses references that do not fit; one stored before
+    it did is written with "|" as "/" and without control characters, so that it does not
+    keep every other ticket of the period out of the factura global."""
+    cleaned = " ".join("".join(ch for ch in reference.replace("|", "/") if ch.isprintable()).split())
+    return cleaned[:100] or "-"
 
 
 def _generic_description(description: str, t: _Treatment, n_groups: int) -> str:
@@ -382,7 +420,10 @@ def _generic_description(description: str, t: _Treatment, n_groups: int) -> str:
         parts.append("IVA exento")
     if t.ieps is not None:
         parts.append(f"IEPS {(t.ieps * 100).normalize():f} %")
-    return f"{description} ({', '.join(parts) or 'sin impuestos'})"
+    suffix = f" ({', '.join(parts) or 'sin impuestos'})"
+    # Concepto@Descripcion admits 1000 characters (cfdv40.xsd): the merchant's description
+    # gives way to the treatment it names.
+    return description[:1000 - len(suffix)].rstrip() + suffix
 
 
 def summarize(concepts: list[Concept]) -> Totals:

@@ -23,8 +23,11 @@ from services.cfdi.rules import (
     rfc_person_type,
 )
 from services.cfdi.sat import cadena_original
+from services.cfdi import xsd_text
 from services.cfdi.xsd import validate_tree
-from services.kernel.types import CsdMaterial, Customer, FieldProblem, GlobalInvoiceRequest, InvoiceRequest, Issuer
+from services.kernel.types import (
+    CsdMaterial, Customer, FieldProblem, GenericConceptConfig, GlobalInvoiceRequest, InvoiceRequest, Issuer,
+)
 
 PAYMENT_FORM_TO_BE_DEFINED = "99"  # c_FormaPago "Por definir": only with MetodoPago PPD
 
@@ -59,8 +62,21 @@ def _local_time(request: InvoiceRequest | GlobalInvoiceRequest) -> datetime:
     return moment.replace(microsecond=0)
 
 
+def lines_problems(lines, generic: GenericConceptConfig | None = None) -> list[FieldProblem]:
+    """Descriptions a Concepto cannot carry (cfdv40.xsd Descripcion [^|]{1,1000}, XML 1.0
+    characters). recordSale refuses them; sales stored before it did are refused here,
+    before a folio is taken, rather than failing the XSD after."""
+    texts = [generic.description] if generic is not None else [line.description for line in lines]
+    if any(xsd_text.text_problem(text, xsd_text.DESCRIPCION) is not None for text in texts):
+        return [FieldProblem("ticket.lines", "LINES_INVALID",
+                             "La descripción de un artículo del ticket tiene caracteres que el SAT no admite "
+                             "(«|» o de control). Pide al comercio que corrija el ticket.")]
+    return []
+
+
 def _request_problems(request: InvoiceRequest) -> list[FieldProblem]:
     problems = check_customer(request.customer, global_invoice=False, issuer_zip=request.issuer.zip_code)
+    problems += lines_problems(request.lines, request.generic_concept)
     if catalogs.payment_form(request.payment_form) is None or request.payment_form == PAYMENT_FORM_TO_BE_DEFINED:
         # c_FormaPago; with MetodoPago PUE the form cannot be 99 (Anexo 20, FormaPago).
         problems.append(FieldProblem("paymentForm", "PAYMENT_FORM_INVALID",

@@ -12,7 +12,8 @@ import re
 from datetime import date
 
 from services import catalogs
-from services.catalogs import MORAL, PHYSICAL
+from services.catalogs import MORAL, NOT_FOR_INCOME_USES, PHYSICAL
+from services.cfdi import xsd_text
 from services.kernel.types import Customer, FieldProblem
 
 GENERIC_RFC_DOMESTIC = "XAXX010101000"  # público en general (RMF 2.7.1.26, factura global)
@@ -111,6 +112,20 @@ def _compact(word: str) -> str:
     return word.replace(".", "").replace(",", "")
 
 
+def capital_regime_suffix(name: str) -> str | None:
+    """The régimen de capital a name ends with ("S.A. DE C.V."), or None.
+
+    A bare one-word ending of two or three letters without dots ("SA", "AC", "SC") is not
+    taken for one: it may be part of a person's name; "S.A." or "SADECV" are."""
+    words = " ".join(name.upper().split()).split(" ")
+    for k in range(min(_MAX_REGIME_WORDS, len(words) - 1), 0, -1):
+        suffix = words[-k:]
+        compact = "".join(_compact(w) for w in suffix)
+        if compact in _CAPITAL_REGIMES and (k > 1 or "." in suffix[0] or len(compact) > 3):
+            return " ".join(suffix)
+    return None
+
+
 def normalize_legal_name(name: str, person_type: str) -> str:
     """Receptor@Nombre as SAT compares it: upper-case, trimmed, single-spaced and, for a
     persona moral, without the régimen de capital (Anexo 20 Guía de llenado, Receptor@Nombre;
@@ -167,11 +182,41 @@ def check_customer(
 
     # Receptor@Nombre: required; CFDI40145 family compares it with SAT's list.
     name = normalize_legal_name(customer.legal_name or "", person_type or MORAL)
-    if not name:
+    # Receptor@Nombre in cfdv40.xsd: 1-300 characters after whitespace collapse, pattern
+    # [^|]{1,300}; nothing XML 1.0 cannot carry (services/cfdi/xsd_text.py). Checked on the
+    # name as it will be written (upper-cased, without the régimen de capital).
+    name_problem = xsd_text.text_problem(name, xsd_text.RECEPTOR_NOMBRE) if name else None
+    capital = capital_regime_suffix(customer.legal_name or "") if person_type == PHYSICAL else None
+    if xsd_text.unwritable(customer.legal_name or "") is not None or (name_problem and name_problem.kind == "CONTROL"):
+        problems.append(_problem(
+            "customer.legalName", "NAME_INVALID",
+            "El nombre contiene caracteres de control (invisibles). Escríbelo de nuevo como aparece "
+            "en tu Constancia de Situación Fiscal.",
+        ))
+    elif not name:
         problems.append(_problem(
             "customer.legalName", "NAME_REQUIRED",
             "Escribe tu nombre o razón social como aparece en tu Constancia de Situación "
             "Fiscal, sin el régimen de capital (S.A. de C.V.).",
+        ))
+    elif name_problem is not None and name_problem.kind == "TOO_LONG":
+        problems.append(_problem(
+            "customer.legalName", "NAME_TOO_LONG",
+            f"El nombre admite hasta {name_problem.max_length} caracteres (Anexo 20, Receptor Nombre). "
+            "Escríbelo como aparece en tu Constancia de Situación Fiscal.",
+        ))
+    elif name_problem is not None:
+        problems.append(_problem(
+            "customer.legalName", "NAME_INVALID",
+            "El nombre no puede contener el carácter «|»: el SAT no lo admite (Anexo 20, Receptor Nombre).",
+        ))
+    elif capital is not None:
+        # A persona física (13-character RFC) has no régimen de capital: SAT's list has her
+        # name only, and the PAC compares Receptor@Nombre with it (CFDI40145 family).
+        problems.append(_problem(
+            "customer.legalName", "NAME_CAPITAL_REGIME",
+            f"Tu RFC es de persona física y una persona física no tiene régimen de capital: quita "
+            f"«{capital}» y escribe tu nombre como aparece en tu Constancia de Situación Fiscal.",
         ))
 
     # Receptor@DomicilioFiscalReceptor: a c_CodigoPostal code (CFDI40147 family).
@@ -222,6 +267,12 @@ def check_customer(
         problems.append(_problem(
             "customer.cfdiUse", "CFDI_USE_INVALID",
             "Elige el uso que le darás a la factura de la lista (si no sabes, pregunta a tu contador).",
+        ))
+    elif use in NOT_FOR_INCOME_USES:
+        problems.append(_problem(
+            "customer.cfdiUse", "CFDI_USE_NOT_ALLOWED",
+            f"El uso {use} es solo para {'complementos de pago' if use == 'CP01' else 'recibos de nómina'}; "
+            "esta factura es de ingreso. Elige otro uso de la lista.",
         ))
     elif generic and use != GENERIC_USE:
         problems.append(_problem(

@@ -27,7 +27,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, assert_never
 
 from persistence.repositories import StampedDocumentRepository
 from persistence.tables import DocumentStatus, GlobalInvoiceRow, InvoiceRow, MerchantRow, PacCallRow
@@ -35,6 +35,7 @@ from persistence.uow import UnitOfWork
 from services import catalogs
 from services.cfdi.csd import CsdError
 from services.cfdi.engine import CfdiBuildError
+from services.kernel import metrics
 from services.kernel.container import Services
 from services.kernel.results import Invalid
 from services.kernel.types import CsdMaterial
@@ -185,13 +186,30 @@ async def seal_and_stamp(
     row_id = row.id
     with audit.collect() as calls:
         try:
-            return await _seal_and_stamp(services, documents, row, merchant, build_request=build_request, build=build,
-                                         texts=texts, on_issued=on_issued, reseal=reseal, before_reseal=before_reseal)
+            result = await _seal_and_stamp(services, documents, row, merchant, build_request=build_request,
+                                           build=build, texts=texts, on_issued=on_issued, reseal=reseal,
+                                           before_reseal=before_reseal)
+            metrics.stamp_outcome(document_kind(row), _outcome(result))
+            return result
         except BaseException:
             await asyncio.shield(release(services, documents, row_id, "interrupted"))
             raise
         finally:
             await asyncio.shield(save_calls(services, merchant.id or 0, document_kind(row), row_id, list(calls)))
+
+
+def _outcome(result: Stamped | Invalid | StampFailed) -> str:
+    match result:
+        case Stamped():
+            return "issued"
+        case Invalid():
+            return "invalid"
+        case StampFailed(retryable=True):
+            return "retryable"
+        case StampFailed():
+            return "rejected"
+        case _:
+            assert_never(result)
 
 
 async def _mark_issued(services: Services, documents: Documents, row_id: int, stamp: StampResult,

@@ -19,6 +19,9 @@ class CustomerErrorCode(StrEnum):
     RFC_CHECK_DIGIT = "RFC_CHECK_DIGIT"
     RFC_GENERIC_NOT_ALLOWED = "RFC_GENERIC_NOT_ALLOWED"
     NAME_REQUIRED = "NAME_REQUIRED"
+    NAME_TOO_LONG = "NAME_TOO_LONG"  # cfdv40.xsd Receptor@Nombre maxLength 300
+    NAME_INVALID = "NAME_INVALID"  # a character Receptor@Nombre cannot carry ("|", control)
+    NAME_CAPITAL_REGIME = "NAME_CAPITAL_REGIME"  # a persona física with "S.A. de C.V."
     ZIP_CODE_INVALID = "ZIP_CODE_INVALID"
     TAX_REGIME_INVALID = "TAX_REGIME_INVALID"
     TAX_REGIME_PERSON_TYPE = "TAX_REGIME_PERSON_TYPE"
@@ -100,6 +103,7 @@ class MerchantErrorCode(StrEnum):
     LOGO_INVALID = "LOGO_INVALID"
     NOT_BASE64 = "NOT_BASE64"  # a .cer or .key sent over the API that is not base64
     RFC_MISMATCH = "RFC_MISMATCH"  # replaceCsd: the new CSD belongs to another RFC
+    DESCRIPTION_INVALID = "DESCRIPTION_INVALID"  # generic concept: "|" or control characters (cfdv40.xsd Descripcion)
 
 
 class CancellationErrorCode(StrEnum):

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from persistence.tables import MerchantRow
 from persistence.uow import UowFactory
 from services import catalogs
+from services.cfdi import xsd_text
 from services.cfdi.csd import CsdError, load_csd
 from services.kernel.codes import MerchantErrorCode as Code
 from services.kernel.results import Invalid, invalid
@@ -264,13 +265,20 @@ async def update_generic_concept(
     description: str | None,
 ) -> Merchant | Invalid | None:
     problems = []
-    description = " ".join((description or "").split()) or None
+    raw_description = description or ""
+    description = " ".join(raw_description.split()) or None
     if product_key is not None and catalogs.product_key(product_key) is None:
         problems.append(FieldProblem("productKey", Code.PRODUCT_KEY_INVALID, f"La clave {product_key!r} no está en el catálogo c_ClaveProdServ del SAT."))
     if unit_key is not None and catalogs.unit_key(unit_key) is None:
         problems.append(FieldProblem("unitKey", Code.UNIT_KEY_INVALID, f"La clave de unidad {unit_key!r} no está en el catálogo c_ClaveUnidad del SAT."))
-    if description is not None and len(description) > 1000:
+    if xsd_text.unwritable(raw_description) is not None:
+        problems.append(FieldProblem("description", Code.DESCRIPTION_INVALID, "La descripción contiene caracteres de control (invisibles): quítalos."))
+    elif description is not None and len(description) > 1000:
         problems.append(FieldProblem("description", Code.TOO_LONG, "La descripción admite hasta 1000 caracteres (Anexo 20, Concepto.Descripcion)."))
+    elif description is not None and xsd_text.text_problem(description, xsd_text.DESCRIPCION) is not None:
+        # cfdv40.xsd Concepto@Descripcion pattern [^|]{1,1000}: "|" is the cadena's separator.
+        problems.append(FieldProblem("description", Code.DESCRIPTION_INVALID,
+                                     "La descripción no puede contener el carácter «|»: el SAT no lo admite (Anexo 20, Descripcion)."))
     async with uow_factory(write=True) as uow:
         merchant = await uow.merchants.by_id(merchant_id)
         if merchant is None:

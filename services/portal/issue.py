@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from persistence.tables import DocumentStatus, InvoiceRow, MerchantRow, OutboxKind, SaleRow, SaleStatus
 from persistence.uow import UnitOfWork
 from services import catalogs
-from services.cfdi.engine import build_signed_cfdi
+from services.cfdi.engine import build_signed_cfdi, lines_problems
 from services.cfdi.rules import check_customer, normalize_legal_name, normalize_rfc, rfc_person_type
 from services.invoicing import issuing
 from services.invoicing.issuing import StampFailed, lease_for
@@ -90,6 +90,13 @@ def _for_caller(services: Services, row: InvoiceRow, idempotency_key: str | None
     return already_invoiced(row)
 
 
+def _generic(merchant: MerchantRow) -> GenericConceptConfig | None:
+    if not merchant.generic_concept_enabled:
+        return None
+    return GenericConceptConfig(
+        merchant.generic_product_key or "", merchant.generic_unit_key or "", merchant.generic_description or "")
+
+
 def _refused(sale: SaleRow | None, merchant: MerchantRow, now: datetime) -> NotInvoiceable | None:
     """Why this sale may not be claimed now (policy), or None."""
     if sale is None:
@@ -114,6 +121,7 @@ async def issue_invoice(services: Services, ticket: Claims, customer: Customer, 
         return refused
     # An invalid customer never takes a folio: check every datum first.
     problems = check_customer(customer, global_invoice=False, issuer_zip=merchant.zip_code)
+    problems += lines_problems(lines_from_json(sale.lines_json), _generic(merchant))
     if problems:
         return Invalid(tuple(problems))
     customer = _normalized(customer)
@@ -198,9 +206,7 @@ async def _seal_and_stamp(
             series=row.series,
             folio=str(row.folio),
             ticket_total=from_cents(sale.total_cents),
-            generic_concept=GenericConceptConfig(
-                merchant.generic_product_key or "", merchant.generic_unit_key or "", merchant.generic_description or ""
-            ) if merchant.generic_concept_enabled else None,
+            generic_concept=_generic(merchant),
         )
 
     async def on_issued(uow: UnitOfWork, issued: InvoiceRow) -> None:

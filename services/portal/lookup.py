@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from persistence.tables import DocumentStatus, InvoiceRow
 from services.kernel.container import Services
-from services.kernel.money import cents, from_cents
+from services.kernel.money import cents, from_cents, is_money
 from services.kernel.security import TICKET
 from services.kernel.throttle import Admitted, ChallengeRequired, Refused, admit, lookup_keys, wait_message
 from services.merchants import service as merchants
@@ -85,11 +85,17 @@ async def lookup_ticket(
                                    CHALLENGE_FAILED_MESSAGE if challenge else CHALLENGE_MESSAGE)
         case Admitted():
             pass
+    if not is_money(total):
+        # Not an amount a ticket can have (1e309, 39 digits, 3 decimals, <= 0): answered
+        # before any read, alike for every reference, and counted like any failed guess.
+        # Comparing such a total with a found ticket raised (cents() overflows), which
+        # told existing references from unknown ones.
+        return TicketNotFound(NOT_FOUND_MESSAGE)
     async with services.uow_factory() as uow:
         # One query by (company number, reference); the total is compared after. Unknown
         # company, unknown reference and wrong total then share one code path below.
         found = await uow.sales.ticket_with_invoice(company_number, reference_key(reference)[:200])
-    if found is None or from_cents(found[0].total_cents) != cents(total):
+    if found is None or from_cents(found[0].total_cents) != total:
         return TicketNotFound(NOT_FOUND_MESSAGE)  # the attempt stays counted: a failed guess
     await services.throttle.refund(admission.keys, now)  # the right data is no guess
     sale_row, merchant_row, invoice = found

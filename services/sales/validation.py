@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from services import catalogs
+from services.cfdi import xsd_text
 from services.kernel.codes import SaleErrorCode as Code
+from services.kernel.money import MAX_TICKET_TOTAL
 from services.kernel.results import Invalid
 from services.kernel.types import IVA_16, FieldProblem, LineTax, SaleLine
 from services.merchants.models import Merchant
@@ -15,7 +17,8 @@ from services.merchants.service import valid_email
 
 MAX_LINES = 500  # documented cap on lines per sale (schema docs, README)
 MAX_REFERENCE = 100
-MAX_AMOUNT = Decimal("99999999.99")
+MAX_AMOUNT = MAX_TICKET_TOTAL  # per line and per sale (the ticket lookup's documented range too)
+MAX_QUANTITY = Decimal("999999999")  # documented cap: keeps Cantidad x precio inside Decimal's precision
 FUTURE_SKEW = timedelta(minutes=5)
 MAX_DECIMALS = 6  # Anexo 20: Cantidad and ValorUnitario admit up to 6 decimals
 
@@ -60,8 +63,12 @@ def validate_sale(sale: SaleInput, merchant: Merchant, now: datetime) -> tuple[S
         add("reference", Code.REQUIRED, "La referencia del ticket es obligatoria.")
     elif len(ref) > MAX_REFERENCE:
         add("reference", Code.TOO_LONG, f"La referencia admite hasta {MAX_REFERENCE} caracteres.")
-    elif not ref.isprintable():
+    elif not ref.isprintable() or xsd_text.unwritable(sale.reference) is not None:
         add("reference", Code.INVALID, "La referencia contiene caracteres no imprimibles.")
+    elif xsd_text.text_problem(ref, xsd_text.NO_IDENTIFICACION) is not None:
+        # The reference is the Concepto@NoIdentificacion of a factura global
+        # (cfdv40.xsd pattern [^|]{1,100}): "|" would keep the sale out of it.
+        add("reference", Code.INVALID, "La referencia no puede contener el carácter «|»: el SAT no lo admite (Anexo 20, NoIdentificacion).")
     if sale.sold_at is not None and sale.sold_at > now + FUTURE_SKEW:
         add("soldAt", Code.IN_FUTURE, "La fecha de venta no puede estar en el futuro.")
     # Anexo 20, FormaPago: c_FormaPago; with MetodoPago PUE the value 99 "Por definir" is not allowed.
@@ -69,7 +76,9 @@ def validate_sale(sale: SaleInput, merchant: Merchant, now: datetime) -> tuple[S
         add("paymentForm", Code.PAYMENT_FORM_INVALID, f"La forma de pago {sale.payment_form!r} no está en el catálogo c_FormaPago.")
     elif sale.payment_form == "99":
         add("paymentForm", Code.PAYMENT_FORM_INVALID, "Una venta pagada (PUE) no puede tener forma de pago 99 «Por definir».")
-    if sale.customer_email is not None and not valid_email(sale.customer_email.strip()):
+    if sale.customer_email is not None and (
+        not valid_email(sale.customer_email.strip()) or not sale.customer_email.strip().isprintable()
+    ):
         add("customerEmail", Code.EMAIL_INVALID, "El correo electrónico del cliente no es válido.")
     if not sale.lines:
         add("lines", Code.REQUIRED, "La venta debe tener al menos una línea.")
@@ -85,25 +94,45 @@ def validate_sale(sale: SaleInput, merchant: Merchant, now: datetime) -> tuple[S
         if catalogs.unit_key(line.unit_key) is None:
             add(f"{p}.unitKey", Code.UNIT_KEY_INVALID, f"La clave de unidad {line.unit_key!r} no está en el catálogo c_ClaveUnidad.")
         description = " ".join(line.description.split())
+        # Concepto@Descripcion (cfdv40.xsd): 1-1000 characters after whitespace collapse,
+        # pattern [^|]{1,1000}; and nothing XML 1.0 cannot carry (services/cfdi/xsd_text.py).
+        problem = xsd_text.text_problem(line.description, xsd_text.DESCRIPCION)
         if not description:
             add(f"{p}.description", Code.REQUIRED, "La descripción es obligatoria.")
+        elif problem is not None and problem.kind == "CONTROL":
+            add(f"{p}.description", Code.INVALID, "La descripción contiene caracteres de control (invisibles): quítalos.")
         elif len(description) > 1000:
             add(f"{p}.description", Code.TOO_LONG, "La descripción admite hasta 1000 caracteres (Anexo 20, Descripcion).")
+        elif xsd_text.text_problem(description, xsd_text.DESCRIPCION) is not None:
+            add(f"{p}.description", Code.INVALID,
+                "La descripción no puede contener el carácter «|»: el SAT no lo admite en la factura (Anexo 20, Descripcion).")
+        quantity_ok = price_ok = False
         if not line.quantity.is_finite() or line.quantity <= 0:
             add(f"{p}.quantity", Code.NOT_POSITIVE, "La cantidad debe ser mayor que cero.")
         elif _decimals(line.quantity) > MAX_DECIMALS:
             add(f"{p}.quantity", Code.TOO_MANY_DECIMALS, "La cantidad admite hasta 6 decimales (Anexo 20, Cantidad).")
+        elif line.quantity > MAX_QUANTITY:
+            add(f"{p}.quantity", Code.TOO_LARGE, f"La cantidad admite hasta {MAX_QUANTITY:,}.")
+        else:
+            quantity_ok = True
         if not line.unit_price.is_finite() or line.unit_price < 0:
             add(f"{p}.unitPrice", Code.NEGATIVE, "El precio no puede ser negativo.")
         elif _decimals(line.unit_price) > MAX_DECIMALS:
             add(f"{p}.unitPrice", Code.TOO_MANY_DECIMALS, "El precio admite hasta 6 decimales.")
-        elif line.quantity.is_finite() and line.quantity * line.unit_price > MAX_AMOUNT:
+        elif line.unit_price > MAX_AMOUNT:
+            add(f"{p}.unitPrice", Code.TOO_LARGE, "El importe de la línea es demasiado grande.")
+        else:
+            price_ok = True
+        if quantity_ok and price_ok and line.quantity * line.unit_price > MAX_AMOUNT:
             add(f"{p}.unitPrice", Code.TOO_LARGE, "El importe de la línea es demasiado grande.")
         taxes = _validate_taxes(line.taxes, p, border, add)
         if taxes is not None and not any(x.field.startswith(p + ".") for x in problems):
             out.append(SaleLine(line.product_key, line.unit_key, description, line.quantity, line.unit_price, taxes))
-    if not problems and sum((x.amount for x in out), Decimal(0)) <= 0:
+    total = sum((x.amount for x in out), Decimal(0))
+    if not problems and total <= 0:
         add("lines", Code.TOTAL_NOT_POSITIVE, "El total de la venta debe ser mayor que cero.")
+    elif not problems and total > MAX_AMOUNT:
+        add("lines", Code.TOO_LARGE, f"El total de la venta admite hasta {MAX_AMOUNT:,}.")
     if problems:
         return Invalid(tuple(problems))
     return tuple(out)

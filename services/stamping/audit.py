@@ -17,6 +17,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from services.kernel import metrics
+
 OK = "OK"
 
 
@@ -49,6 +51,7 @@ def collect() -> Iterator[list[PacCall]]:
 
 
 def record(call: PacCall) -> None:
+    metrics.pac_call(call.operation, call.outcome, call.duration_ms)  # every call, collected or not
     calls = _calls.get()
     if calls is not None:
         calls.append(call)

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from services.cancellation import service as cancellation
 from services.global_invoice import service as global_invoice
 from services.invoicing.issuing import StampFailed
+from services.kernel import logs
 from services.kernel.container import Services
 from services.kernel.results import Invalid
 from services.merchants import csd_expiry
@@ -102,8 +103,9 @@ def _count(sweep: Sweep, outcome, row_id: int) -> None:
 async def run_forever(services: Services, every: float = 30.0) -> None:
     while True:
         try:
-            sweep = await run_once(services)
-            log.info("worker: %s", sweep.summary())
+            with logs.bound(f"sweep-{logs.new_id()}"):  # the lines of one sweep share an id
+                sweep = await run_once(services)
+                log.info("worker: %s", sweep.summary())
         except Exception:  # keep the loop alive; the next sweep tries again
             log.exception("worker sweep failed")
         await asyncio.sleep(every)

@@ -129,3 +129,26 @@ def test_property_totals_and_limits(lines, generic):
         assert c.amount == c.amount.quantize(D("0.01"))
         assert -c.unit_value.as_tuple().exponent <= 6
         assert len([t for t in c.transfers if t.impuesto == IVA]) <= 1
+
+
+# Anexo 20 Concepto@ValorUnitario is the price: where the ticket's price before taxes is
+# exact (at most 6 decimals, Cantidad × it rounds to Importe) the concept carries it,
+# not a value derived from the rounded amount.
+@pytest.mark.parametrize(("q", "p", "taxes", "unit_value"), [
+    ("0.5", "333.33", (IVA_0,), "333.33"),  # was 333.34
+    ("0.333", "99999.99", (IVA_EX,), "99999.99"),  # was 100000.00
+    ("0.5", "116", (IVA_16,), "100.00"),  # 116 / 1.16 is exact
+    ("3", "10.5", (), "10.50"),  # no taxes: the price itself
+    ("2.5", "17.90", (IVA_16,), "15.43"),  # 17.90 / 1.16 is not exact: derived, as before
+])
+def test_unit_value_is_the_tickets_price_when_exact(q, p, taxes, unit_value):
+    (c,) = build_concepts([line(q, p, taxes)])
+    assert c.unit_value == D(unit_value) and str(c.unit_value) == unit_value
+    assert check_concept(c) == [] and c.total == line(q, p, taxes).amount
+
+
+def test_generic_description_stays_within_1000_characters():
+    generic = GenericConceptConfig("01010101", "ACT", "x" * 1000)
+    cs = build_concepts([line("1", "116"), line("1", "100", (IVA_0,))], generic)
+    assert [len(c.description) for c in cs] == [1000, 1000]
+    assert cs[0].description.endswith(" (IVA 16 %)") and cs[1].description.endswith(" (IVA 0 %)")

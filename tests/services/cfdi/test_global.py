@@ -120,3 +120,10 @@ def test_global_total_is_the_sum_of_the_tickets(ticket_lines):
     assert summarize(concepts).total == sum((t.total for t in tickets), D("0.00"))
     for t in tickets:  # and each ticket's concepts add up to that ticket
         assert sum((c.total for c in concepts if c.no_identificacion == t.reference), D("0.00")) == t.total
+
+
+def test_a_reference_stored_before_recordsale_refused_pipes_still_fits_no_identificacion():
+    # cfdv40.xsd Concepto@NoIdentificacion [^|]{1,100}: an old sale's "A|1" must not keep
+    # the other tickets of the period out of the factura global.
+    concepts = build_global_concepts([ticket("A|1\x1b", line("1", "116")), ticket("B-2", line("1", "116"))])
+    assert [c.no_identificacion for c in concepts] == ["A/1", "B-2"]
