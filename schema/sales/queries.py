@@ -36,7 +36,7 @@ class SalesQuery:
     @strawberry.field(permission_classes=[CanReadSales], description="One of the merchant's sales; null when unknown.")
     async def sale(self, info: Info, id: strawberry.ID) -> Optional[t.Sale]:
         merchant = await current_merchant(info)
-        if not id.isdigit():
+        if not id.isdigit() or len(id) > 18:  # not an id this server gave (a bigint has at most 19 digits)
             return None
         found = await sales.get_sale(info.context.services, merchant, int(id))
         return t.to_sale(found) if found is not None else None

@@ -110,7 +110,7 @@ async def test_one_sale_with_its_invoice(gql, merchant, other_merchant):
     assert found["invoice"]["xmlUrl"].startswith("http://testserver/downloads/")
     assert found["invoicingData"]["reference"] == "HOY-1"
     # Another merchant's sale, a made-up id and a malformed one answer null alike.
-    for other in (sale["id"], "999999", "abc"):
+    for other in (sale["id"], "999999", "abc", "9" * 40):
         assert (await other_merchant[1](SALE, {"id": other}))["data"]["sale"] is None
 
 
