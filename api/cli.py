@@ -96,7 +96,8 @@ def _serve(args) -> int:
         from api.demo import seed_demo
 
         print(asyncio.run(seed_demo(settings)))
-    print(f"autofactura: portal {settings.public_url}/  ·  GraphQL {settings.public_url}/graphql", flush=True)
+    print(f"autofactura: portal {settings.public_url}/  ·  consola {settings.public_url}/panel/  ·  "
+          f"GraphQL {settings.public_url}/graphql", flush=True)
     if args.workers > 1:
         _keep_tcp_nodelay()
     uvicorn.run("api.asgi:app", host=args.host, port=args.port, workers=args.workers,

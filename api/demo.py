@@ -47,7 +47,21 @@ def demo_sales(now: datetime) -> list[SaleInput]:
             _line("Agua mineral", "2", "15.00", IVA0, "50202301"),
         )),
         SaleInput("DEMO-OLD-0001", now - timedelta(days=90), "01", (_line("Venta antigua fuera de plazo", "1", "250.00"),)),
+        *history(now),
     ]
+
+
+def history(now: datetime) -> list[SaleInput]:
+    """A few weeks of earlier tickets, so the console's 30-day chart has something to show."""
+    sales = []
+    for days_ago in range(1, 29):
+        for n in range(1 + days_ago % 3):
+            price = f"{35 + (days_ago * 37 + n * 53) % 400:.2f}"
+            sales.append(SaleInput(
+                f"DEMO-H{days_ago:02d}-{n + 1}", now - timedelta(days=days_ago, hours=n * 3), "01",
+                (_line("Comida corrida", str(1 + n), price, product="90101501", unit="E48"),),
+            ))
+    return sales
 
 
 async def seed_demo(settings: Settings) -> str:

@@ -1,4 +1,5 @@
-"""The reference self-invoicing portal: a static SPA served at ``/`` and ``/{companyNumber}``.
+"""The reference self-invoicing portal, a static SPA served at ``/`` and ``/{companyNumber}``,
+and the merchant console at ``/panel/`` (``/panel``, ``/admin`` and ``/login`` lead there).
 
 The page is plain HTML, CSS and ES modules (no build step); it talks to ``/graphql`` with
 the documents in ``static/operations.js`` (generated from frontend-contract/operations).
@@ -10,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -37,6 +38,14 @@ class _Assets(StaticFiles):
 
 def portal_routes(static_dir: Path) -> list[BaseRoute]:
     index = static_dir / "index.html"
+    console = static_dir / "panel.html"
+
+    async def console_page(request: Request) -> Response:
+        # The merchant console (panel.html): the same origin-only CSP as the portal.
+        return FileResponse(console, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+
+    async def to_console(request: Request) -> Response:
+        return RedirectResponse("/panel/", status_code=307)
 
     async def page(request: Request) -> Response:
         company = request.path_params.get("company_number")
@@ -46,6 +55,11 @@ def portal_routes(static_dir: Path) -> list[BaseRoute]:
 
     return [
         Route("/", page, methods=["GET", "HEAD"]),
+        Route("/panel/", console_page, methods=["GET", "HEAD"]),
+        # Where a merchant looks for the console first; none of these is a company number.
+        Route("/panel", to_console, methods=["GET", "HEAD"]),
+        Route("/admin", to_console, methods=["GET", "HEAD"]),
+        Route("/login", to_console, methods=["GET", "HEAD"]),
         Route("/{company_number:str}", page, methods=["GET", "HEAD"]),
         Mount("/static", app=_Assets(directory=static_dir), name="static"),
     ]

@@ -18,6 +18,7 @@ from schema.api_keys.mutations import ApiKeyMutation
 from schema.api_keys.queries import ApiKeyQuery
 from schema.cancellation.mutations import CancellationMutation
 from schema.catalogs.queries import CatalogQuery
+from schema.dashboard.queries import DashboardQuery
 from schema.errors import mask_errors
 from schema.global_invoice.mutations import GlobalInvoiceMutation
 from schema.global_invoice.queries import GlobalInvoiceQuery
@@ -37,6 +38,7 @@ from schema.webhooks.queries import WebhookQuery
 # order of the bases is the order of the fields in the exported schema, first base first.
 Query = merge_types("Query", (
     PortalQuery, CatalogQuery, InvoicingQuery, MerchantQuery, SalesQuery, GlobalInvoiceQuery, ApiKeyQuery, WebhookQuery,
+    DashboardQuery,
 ))
 Mutation = merge_types(
     "Mutation",

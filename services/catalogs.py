@@ -6,6 +6,7 @@ Everything here is read-only and cached; lookups are O(1).
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -160,6 +161,54 @@ def unit_key(code: str) -> str | None:
     return _unit_keys().get(code)
 
 
+# The console's catalogue search (productKeys / unitKeys): a linear scan of a prepared
+# in-memory list (c_ClaveProdServ has ~52 000 rows: a few milliseconds), capped.
+MAX_SEARCH_RESULTS = 50
+
+
+def _fold(text: str) -> str:
+    """Case- and accent-insensitive form: "Café" and "cafe" match."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@cache
+def _searchable(catalog: str) -> tuple[tuple[str, str, str], ...]:
+    entries = _product_keys() if catalog == "c_ClaveProdServ" else _unit_keys()
+    return tuple((code, text, _fold(f"{code} {text}")) for code, text in sorted(entries.items()))
+
+
+def _search(catalog: str, search: str, first: int) -> list[CatalogEntry]:
+    """Entries whose code or description contains every word of the search: the exact
+    code first, then codes starting with it, then descriptions starting with it, then the
+    rest, each in code order; at most ``first``."""
+    words = _fold(search).split()
+    if not words:
+        return []
+    first = max(1, min(first, MAX_SEARCH_RESULTS))
+    whole = " ".join(words)
+    ranked: list[tuple[int, str, str]] = []
+    for code, text, folded in _searchable(catalog):
+        if not all(w in folded for w in words):
+            continue
+        code_folded = code.casefold()
+        rank = (0 if code_folded == whole else 1 if code_folded.startswith(whole)
+                else 2 if folded[len(code) + 1:].startswith(whole) else 3)
+        ranked.append((rank, code, text))
+    ranked.sort()
+    return [CatalogEntry(code, text) for _, code, text in ranked[:first]]
+
+
+def search_product_keys(search: str, first: int = 20) -> list[CatalogEntry]:
+    """c_ClaveProdServ (Anexo 20, Concepto@ClaveProdServ) by code prefix or words."""
+    return _search("c_ClaveProdServ", search, first)
+
+
+def search_unit_keys(search: str, first: int = 20) -> list[CatalogEntry]:
+    """c_ClaveUnidad (Anexo 20, Concepto@ClaveUnidad) by code prefix or words."""
+    return _search("c_ClaveUnidad", search, first)
+
+
 def postal_code(code: str) -> PostalCode | None:
     return _postal_codes().get(code)
 
@@ -197,3 +246,4 @@ def transfer_rate_allowed(tax: str, rate: Decimal) -> bool:
 def warm() -> None:
     """Load every catalogue now (at start-up) instead of on the first request."""
     _regimes(), _uses(), _payment_forms(), _unit_keys(), _product_keys(), _postal_codes(), _transfer_rates()
+    _searchable("c_ClaveProdServ"), _searchable("c_ClaveUnidad")

@@ -17,6 +17,30 @@ export const operations = {
     "sha256": "98fbe6368899200960afc0680f1d67df0aac4bdee406989178c5b2a47f507d9f",
     "document": "# SAT usos del CFDI (c_UsoCFDI) the matrix allows for a régimen and person type. Anonymous.\nquery CfdiUses($taxRegime: String!, $personType: PersonType) {\n  cfdiUses(taxRegime: $taxRegime, personType: $personType) {\n    code\n    description\n  }\n}\n"
   },
+  "ConsoleInvoice": {
+    "sha256": "0286610e9786eb555e012dfc82c7923aec45869d08517ba659b2f29f2786a3d5",
+    "document": "# Merchant console: one invoice with SAT's answer to a cancellation (the acuse) and the PAC calls.\nquery ConsoleInvoice($id: ID!) {\n  invoice(id: $id) {\n    id\n    uuid\n    series\n    folio\n    status\n    issuedAt\n    total\n    customerRfc\n    customerName\n    xmlUrl\n    pdfUrl\n    sandbox\n    cancellationReason\n    replacementUuid\n    cancelledAt\n    cancellationNote\n    cancellationAcuse\n    pacCalls {\n      operation\n      outcome\n      at\n    }\n  }\n}\n"
+  },
+  "ConsoleInvoices": {
+    "sha256": "5134194d3556c94398b2acc07d385b612b5a868980c698cbf9667bd3b47f0ae8",
+    "document": "# Merchant console: one page of self-invoices, newest first, with their cancellation state.\nquery ConsoleInvoices($first: Int = 25, $after: String) {\n  invoices(first: $first, after: $after) {\n    edges {\n      cursor\n      node {\n        id\n        uuid\n        series\n        folio\n        status\n        issuedAt\n        total\n        customerRfc\n        customerName\n        xmlUrl\n        pdfUrl\n        sandbox\n        cancellationReason\n        replacementUuid\n        cancelledAt\n        cancellationNote\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}\n"
+  },
+  "ConsoleOverview": {
+    "sha256": "71652f1af932637acf9166901993b3105727d5b577541f4952613e2762e991fd",
+    "document": "# Merchant console overview: today's and this month's sales, what a factura global still has\n# to take, the CSD's expiry and whether stamping is sandbox, with 30 days per day for the chart.\nquery ConsoleOverview($days: Int = 30) {\n  dashboardSummary {\n    asOf\n    timeZone\n    today {\n      count\n      total\n      selfInvoicedCount\n      selfInvoicedTotal\n    }\n    thisMonth {\n      count\n      total\n      selfInvoicedCount\n      selfInvoicedTotal\n    }\n    pendingGlobalCount\n    pendingGlobalTotal\n    sandbox\n  }\n  salesByDay(days: $days) {\n    date\n    totals {\n      count\n      total\n      selfInvoicedCount\n      selfInvoicedTotal\n    }\n  }\n  me {\n    companyNumber\n    rfc\n    legalName\n    selfInvoicing {\n      enabled\n    }\n    csd {\n      serialNumber\n      validFrom\n      validUntil\n      daysLeft\n    }\n  }\n}\n"
+  },
+  "ConsoleSale": {
+    "sha256": "ab2cfe794ac97d162f3c840832cacf82491e9fb9ffe196f0e45849de96d44f9d",
+    "document": "# Merchant console: a sale's detail with its ticket data and its live invoice.\nquery ConsoleSale($id: ID!) {\n  sale(id: $id) {\n    id\n    reference\n    total\n    soldAt\n    status\n    invoicingData {\n      companyNumber\n      reference\n      total\n      portalUrl\n    }\n    invoice {\n      id\n      uuid\n      series\n      folio\n      status\n      issuedAt\n      total\n      customerRfc\n      customerName\n      xmlUrl\n      pdfUrl\n      sandbox\n      cancellationReason\n      replacementUuid\n      cancelledAt\n      cancellationNote\n    }\n  }\n}\n"
+  },
+  "ConsoleSales": {
+    "sha256": "5bf674756ed15297b40ac81c3979b2d52eea709bea708f8b06569c975b3a93a6",
+    "document": "# Merchant console: one page of sales, newest first, narrowed by part of the reference, a\n# sold_at range [soldFrom, soldTo) and a status.\nquery ConsoleSales($first: Int = 25, $after: String, $reference: String, $soldFrom: DateTime, $soldTo: DateTime, $status: SaleStatus) {\n  sales(first: $first, after: $after, reference: $reference, soldFrom: $soldFrom, soldTo: $soldTo, status: $status) {\n    edges {\n      cursor\n      node {\n        id\n        reference\n        total\n        soldAt\n        status\n        invoice {\n          id\n          uuid\n          series\n          folio\n          status\n        }\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}\n"
+  },
+  "ConsoleSettings": {
+    "sha256": "48ba88100a61ebb9fb1f06a5da3e5eccae462a6e6a3f35c080569957b04e738e",
+    "document": "# Merchant console settings page: self-invoicing rules, series, generic concept, CSD.\nquery ConsoleSettings {\n  me {\n    companyNumber\n    rfc\n    legalName\n    email\n    selfInvoicing {\n      enabled\n      monthEndLimit\n      deadlineDays\n      series\n      genericConcept {\n        enabled\n        productKey\n        unitKey\n        description\n      }\n    }\n    csd {\n      serialNumber\n      validFrom\n      validUntil\n      daysLeft\n    }\n  }\n}\n"
+  },
   "CorrectInvoice": {
     "sha256": "7b2009f0dab1972dc0cbeb275011d7691f687fb5bd33ed93a83a461f903d5596",
     "document": "# The customer corrects their own data (invoice token): a new CFDI substitutes the old one\n# (CfdiRelacionados 04) and the old one is cancelled with motivo 01 naming the new UUID.\nmutation CorrectInvoice($input: CorrectInvoiceInput!) {\n  correctInvoice(input: $input) {\n    __typename\n    ... on InvoiceCorrected {\n      accessToken\n      message\n      invoice {\n        id\n        uuid\n        series\n        folio\n        status\n        issuedAt\n        total\n        customerRfc\n        customerName\n        xmlUrl\n        pdfUrl\n        sandbox\n      }\n      replaced {\n        id\n        uuid\n        folio\n        status\n        cancellationReason\n        replacementUuid\n      }\n    }\n    ... on InvalidCustomerData {\n      errors {\n        field\n        code\n        message\n      }\n    }\n    ... on CorrectionRefused {\n      code\n      message\n    }\n    ... on StampingFailed {\n      message\n      retryable\n    }\n  }\n}\n"
@@ -73,6 +97,10 @@ export const operations = {
     "sha256": "d6b471db40ab686996d7f45845bb5fe42c96c1d14b1c419e1113996621d159ba",
     "document": "# The merchant's public portal: its name (or display name), logo and accent colour head\n# the page. Anonymous.\nquery Portal($companyNumber: String!) {\n  portal(companyNumber: $companyNumber) {\n    companyNumber\n    merchantName\n    selfInvoicingEnabled\n    branding {\n      displayName\n      accentColor\n      logoUrl\n    }\n  }\n}\n"
   },
+  "ProductKeys": {
+    "sha256": "6b2332c43587303c71a9e8c68be51ef965f755b35fcebec6a563bfd53716df5d",
+    "document": "# Search SAT c_ClaveProdServ by code or words (the console's generic concept). Anonymous.\nquery ProductKeys($search: String!, $first: Int = 10) {\n  productKeys(search: $search, first: $first) {\n    code\n    description\n  }\n}\n"
+  },
   "ReadConstancia": {
     "sha256": "169a4063e4381cb1c18b01b5d6a016b65e60375cca242d6d46ec3e56d52be524",
     "document": "# Optional pre-fill of the invoice form from the customer's Constancia de Situación Fiscal (ticket token).\nmutation ReadConstancia($file: String!) {\n  readConstancia(file: $file) {\n    __typename\n    ... on ConstanciaRead {\n      rfc\n      legalName\n      zipCode\n      taxRegimes {\n        code\n        description\n      }\n    }\n    ... on InvalidConstancia {\n      errors {\n        field\n        code\n        message\n      }\n    }\n  }\n}\n"
@@ -88,6 +116,10 @@ export const operations = {
   "RecoverInvoice": {
     "sha256": "3e0d94cca2e64a837f7d411b434dbfdab592ef7a6df7151113053c0824f04e52",
     "document": "# Recover a lost invoice: the ticket's three data and the full RFC it went to. Anonymous,\n# throttled like the ticket lookup; InvoiceIssued carries a fresh invoice token.\nmutation RecoverInvoice($companyNumber: String!, $reference: String!, $total: Decimal!, $rfc: String!) {\n  recoverInvoice(companyNumber: $companyNumber, reference: $reference, total: $total, rfc: $rfc) {\n    __typename\n    ... on InvoiceIssued {\n      accessToken\n      invoice {\n        id\n        uuid\n        series\n        folio\n        status\n        issuedAt\n        total\n        customerRfc\n        customerName\n        xmlUrl\n        pdfUrl\n        sandbox\n      }\n    }\n    ... on TicketNotFound {\n      message\n      retryAfterSeconds\n    }\n  }\n}\n"
+  },
+  "ReplaceCsd": {
+    "sha256": "b70dff391bedef6607e29e97deac9ffa1c25eb25cba9c51bf18bbbb33c315602",
+    "document": "# Renew the merchant's CSD (same RFC): .cer and .key in base64 and the key's password.\nmutation ReplaceCsd($input: ReplaceCsdInput!) {\n  replaceCsd(input: $input) {\n    __typename\n    ... on CsdReplaced {\n      csd {\n        serialNumber\n        validFrom\n        validUntil\n        daysLeft\n      }\n    }\n    ... on InvalidMerchantData {\n      errors {\n        field\n        code\n        message\n      }\n    }\n  }\n}\n"
   },
   "ResendInvoice": {
     "sha256": "b2d4e17d80f8b8aa927d220f2719008efd50d18a761f8502cba97dd2d2fec8be",
@@ -117,6 +149,10 @@ export const operations = {
     "sha256": "548665c46a5a5fae05379f5862d0867ec03acbd1df6a81540a145accc3787e28",
     "document": "# Find a ticket by the three data printed on it. Anonymous.\n# TicketNotInvoiceable.deadline is nullable while InvoiceableTicket.deadline is not, so one\n# of them must be aliased inside this selection set.\n# After a TicketChallenge, the same lookup again with $challenge: the solved ALTCHA payload.\nquery TicketLookup($companyNumber: String!, $reference: String!, $total: Decimal!, $challenge: String) {\n  ticket(companyNumber: $companyNumber, reference: $reference, total: $total, challenge: $challenge) {\n    __typename\n    ... on InvoiceableTicket {\n      reference\n      total\n      soldAt\n      deadline\n      merchantName\n      ticketToken\n      concepts {\n        description\n        quantity\n        amount\n      }\n    }\n    ... on TicketAlreadyInvoiced {\n      invoicedAt\n      maskedRfc\n      message\n    }\n    ... on TicketNotInvoiceable {\n      reason\n      cutoff: deadline\n      message\n    }\n    ... on TicketNotFound {\n      message\n      retryAfterSeconds\n    }\n    ... on TicketChallenge {\n      challenge\n      message\n    }\n  }\n}\n"
   },
+  "UnitKeys": {
+    "sha256": "1a070419e8276394a697c785241e6c6cdc9ab9bd311b8fa4ffd28ceb0b4892e2",
+    "document": "# Search SAT c_ClaveUnidad by code or words (the console's generic concept). Anonymous.\nquery UnitKeys($search: String!, $first: Int = 10) {\n  unitKeys(search: $search, first: $first) {\n    code\n    description\n  }\n}\n"
+  },
   "UpdateBranding": {
     "sha256": "7534137f3a3e7dcc0cb2d746b23c7ac7ac47277bfc60f4c8021135d356ae672c",
     "document": "# The merchant's brand on its portal page and PDFs. Merchant token.\nmutation UpdateBranding($input: UpdateBrandingInput!) {\n  updateBranding(input: $input) {\n    __typename\n    ... on Branding {\n      displayName\n      accentColor\n      logoUrl\n    }\n    ... on InvalidSettings {\n      errors {\n        field\n        code\n        message\n      }\n    }\n  }\n}\n"
@@ -124,6 +160,10 @@ export const operations = {
   "UpdateGenericConcept": {
     "sha256": "83a68286aae0a29654259366a9e3e4300e917d825724b310131474de4f0aecc0",
     "document": "# The generic concept (\"Consumo de alimentos\") invoices list instead of the ticket's lines.\n# Merchant token.\nmutation UpdateGenericConcept($input: GenericConceptInput!) {\n  updateGenericConcept(input: $input) {\n    __typename\n    ... on GenericConcept {\n      enabled\n      productKey\n      unitKey\n      description\n    }\n    ... on InvalidSettings {\n      errors {\n        field\n        code\n        message\n      }\n    }\n  }\n}\n"
+  },
+  "UpdateInvoiceSeries": {
+    "sha256": "f047a7b432ae1ec7bb410a012c170d44171ea8a3bcd25a2ca870675b4c1638aa",
+    "document": "# Series (Comprobante@Serie) of the next self-invoices. Merchant token.\nmutation UpdateInvoiceSeries($series: String!) {\n  updateInvoiceSeries(series: $series) {\n    __typename\n    ... on SelfInvoicingSettings {\n      series\n    }\n    ... on InvalidSettings {\n      errors {\n        field\n        code\n        message\n      }\n    }\n  }\n}\n"
   },
   "UpdateSelfInvoicingSettings": {
     "sha256": "23c497714a2619345e3cf3a96b4c0d1be21f2e82d80ced5771e7bfd8af4dde65",

@@ -469,6 +469,14 @@ export type RecordSaleInput = {
   soldAt?: string | null | undefined;
 };
 
+export type ReplaceCsdInput = {
+  /** The new CSD certificate (.cer, DER) in base64; same RFC */
+  certificate: string;
+  keyPassword: string;
+  /** The new CSD private key (.key, encrypted DER) in base64 */
+  privateKey: string;
+};
+
 export type SaleLineInput = {
   description: string;
   /** c_ClaveProdServ */
@@ -558,6 +566,52 @@ export type CfdiUsesQueryVariables = Exact<{
 
 
 export type CfdiUsesQuery = { cfdiUses: Array<{ code: string, description: string }> };
+
+export type ConsoleInvoiceQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ConsoleInvoiceQuery = { invoice: { id: string, uuid: string | null, series: string | null, folio: string | null, status: InvoiceStatus, issuedAt: string | null, total: string, customerRfc: string, customerName: string, xmlUrl: string | null, pdfUrl: string | null, sandbox: boolean, cancellationReason: string | null, replacementUuid: string | null, cancelledAt: string | null, cancellationNote: string | null, cancellationAcuse: string | null, pacCalls: Array<{ operation: string, outcome: string, at: string }> } | null };
+
+export type ConsoleInvoicesQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type ConsoleInvoicesQuery = { invoices: { edges: Array<{ cursor: string, node: { id: string, uuid: string | null, series: string | null, folio: string | null, status: InvoiceStatus, issuedAt: string | null, total: string, customerRfc: string, customerName: string, xmlUrl: string | null, pdfUrl: string | null, sandbox: boolean, cancellationReason: string | null, replacementUuid: string | null, cancelledAt: string | null, cancellationNote: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type ConsoleOverviewQueryVariables = Exact<{
+  days?: number | null | undefined;
+}>;
+
+
+export type ConsoleOverviewQuery = { dashboardSummary: { asOf: string, timeZone: string, pendingGlobalCount: number, pendingGlobalTotal: string, sandbox: boolean, today: { count: number, total: string, selfInvoicedCount: number, selfInvoicedTotal: string }, thisMonth: { count: number, total: string, selfInvoicedCount: number, selfInvoicedTotal: string } }, salesByDay: Array<{ date: string, totals: { count: number, total: string, selfInvoicedCount: number, selfInvoicedTotal: string } }>, me: { companyNumber: string, rfc: string, legalName: string, selfInvoicing: { enabled: boolean }, csd: { serialNumber: string, validFrom: string, validUntil: string, daysLeft: number } } };
+
+export type ConsoleSaleQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ConsoleSaleQuery = { sale: { id: string, reference: string, total: string, soldAt: string, status: SaleStatus, invoicingData: { companyNumber: string, reference: string, total: string, portalUrl: string }, invoice: { id: string, uuid: string | null, series: string | null, folio: string | null, status: InvoiceStatus, issuedAt: string | null, total: string, customerRfc: string, customerName: string, xmlUrl: string | null, pdfUrl: string | null, sandbox: boolean, cancellationReason: string | null, replacementUuid: string | null, cancelledAt: string | null, cancellationNote: string | null } | null } | null };
+
+export type ConsoleSalesQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  reference?: string | null | undefined;
+  soldFrom?: string | null | undefined;
+  soldTo?: string | null | undefined;
+  status?: SaleStatus | null | undefined;
+}>;
+
+
+export type ConsoleSalesQuery = { sales: { edges: Array<{ cursor: string, node: { id: string, reference: string, total: string, soldAt: string, status: SaleStatus, invoice: { id: string, uuid: string | null, series: string | null, folio: string | null, status: InvoiceStatus } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type ConsoleSettingsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ConsoleSettingsQuery = { me: { companyNumber: string, rfc: string, legalName: string, email: string, selfInvoicing: { enabled: boolean, monthEndLimit: boolean, deadlineDays: number, series: string, genericConcept: { enabled: boolean, productKey: string | null, unitKey: string | null, description: string | null } }, csd: { serialNumber: string, validFrom: string, validUntil: string, daysLeft: number } } };
 
 export type CorrectInvoiceMutationVariables = Exact<{
   input: CorrectInvoiceInput;
@@ -685,6 +739,14 @@ export type PortalQueryVariables = Exact<{
 
 export type PortalQuery = { portal: { companyNumber: string, merchantName: string, selfInvoicingEnabled: boolean, branding: { displayName: string | null, accentColor: string | null, logoUrl: string | null } | null } | null };
 
+export type ProductKeysQueryVariables = Exact<{
+  search: string;
+  first?: number | null | undefined;
+}>;
+
+
+export type ProductKeysQuery = { productKeys: Array<{ code: string, description: string }> };
+
 export type ReadConstanciaMutationVariables = Exact<{
   file: string;
 }>;
@@ -729,6 +791,16 @@ export type RecoverInvoiceMutationVariables = Exact<{
 export type RecoverInvoiceMutation = { recoverInvoice:
     | { __typename: 'InvoiceIssued', accessToken: string, invoice: { id: string, uuid: string | null, series: string | null, folio: string | null, status: InvoiceStatus, issuedAt: string | null, total: string, customerRfc: string, customerName: string, xmlUrl: string | null, pdfUrl: string | null, sandbox: boolean } }
     | { __typename: 'TicketNotFound', message: string, retryAfterSeconds: number | null }
+   };
+
+export type ReplaceCsdMutationVariables = Exact<{
+  input: ReplaceCsdInput;
+}>;
+
+
+export type ReplaceCsdMutation = { replaceCsd:
+    | { __typename: 'CsdReplaced', csd: { serialNumber: string, validFrom: string, validUntil: string, daysLeft: number } }
+    | { __typename: 'InvalidMerchantData', errors: Array<{ field: string, code: string, message: string }> }
    };
 
 export type ResendInvoiceMutationVariables = Exact<{
@@ -799,6 +871,14 @@ export type TicketLookupQuery = { ticket:
     | { __typename: 'TicketNotInvoiceable', reason: NotInvoiceableReason, message: string, cutoff: string | null }
    };
 
+export type UnitKeysQueryVariables = Exact<{
+  search: string;
+  first?: number | null | undefined;
+}>;
+
+
+export type UnitKeysQuery = { unitKeys: Array<{ code: string, description: string }> };
+
 export type UpdateBrandingMutationVariables = Exact<{
   input: UpdateBrandingInput;
 }>;
@@ -817,6 +897,16 @@ export type UpdateGenericConceptMutationVariables = Exact<{
 export type UpdateGenericConceptMutation = { updateGenericConcept:
     | { __typename: 'GenericConcept', enabled: boolean, productKey: string | null, unitKey: string | null, description: string | null }
     | { __typename: 'InvalidSettings', errors: Array<{ field: string, code: string, message: string }> }
+   };
+
+export type UpdateInvoiceSeriesMutationVariables = Exact<{
+  series: string;
+}>;
+
+
+export type UpdateInvoiceSeriesMutation = { updateInvoiceSeries:
+    | { __typename: 'InvalidSettings', errors: Array<{ field: string, code: string, message: string }> }
+    | { __typename: 'SelfInvoicingSettings', series: string }
    };
 
 export type UpdateSelfInvoicingSettingsMutationVariables = Exact<{

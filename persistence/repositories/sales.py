@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import defer
 
 from persistence.repositories.base import Cursor, RepositoryBase
@@ -28,9 +28,21 @@ class SaleRepository(RepositoryBase[SaleRow]):
         )
         return result.scalar_one_or_none()
 
-    async def page(self, merchant_id: int, first: int, after: Cursor | None) -> list[SaleRow]:
-        """Newest first by (sold_at, id)."""
+    async def page(
+        self, merchant_id: int, first: int, after: Cursor | None, *, reference: str | None = None,
+        sold_from: datetime | None = None, sold_to: datetime | None = None, status: SaleStatus | None = None,
+    ) -> list[SaleRow]:
+        """Newest first by (sold_at, id), optionally narrowed: ``reference`` is part of the
+        reference key (LIKE, escaped), the dates bound sold_at as [sold_from, sold_to)."""
         stmt = select(SaleRow).where(SaleRow.merchant_id == merchant_id)
+        if reference:
+            stmt = stmt.where(SaleRow.reference_key.contains(reference, autoescape=True))
+        if sold_from is not None:
+            stmt = stmt.where(SaleRow.sold_at >= sold_from)
+        if sold_to is not None:
+            stmt = stmt.where(SaleRow.sold_at < sold_to)
+        if status is not None:
+            stmt = stmt.where(SaleRow.status == status)
         return await self._keyset_page(stmt, SaleRow.sold_at, SaleRow.id, first, after)
 
     async def ticket_with_invoice(
@@ -257,6 +269,45 @@ class SaleRepository(RepositoryBase[SaleRow]):
                    SaleRow.sold_at >= start, SaleRow.sold_at < end, ~_has_invoice())
         )
         return int(result.scalar_one())
+
+    # --- the merchant console's figures (services/dashboard) ---------------------------------
+
+    async def totals(self, merchant_id: int, start: datetime, end: datetime) -> tuple[int, int, int, int]:
+        """Sales sold in [start, end), cancelled ones left out: (count, cents, self-invoiced
+        count, self-invoiced cents). One indexed range scan (ix_sale_merchant_sold)."""
+        invoiced = SaleRow.status == SaleStatus.INVOICED
+        result = await self.session.execute(
+            select(
+                func.count(), func.coalesce(func.sum(SaleRow.total_cents), 0),
+                func.coalesce(func.sum(case((invoiced, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((invoiced, SaleRow.total_cents), else_=0)), 0),
+            ).where(SaleRow.merchant_id == merchant_id, SaleRow.sold_at >= start, SaleRow.sold_at < end,
+                    SaleRow.status != SaleStatus.CANCELLED)
+        )
+        count, cents, invoiced_count, invoiced_cents = result.one()
+        return int(count), int(cents), int(invoiced_count), int(invoiced_cents)
+
+    async def open_totals(self, merchant_id: int, before: datetime) -> tuple[int, int]:
+        """OPEN sales without a live self-invoice sold before ``before``: what a factura
+        global still has to take (count, cents)."""
+        result = await self.session.execute(
+            select(func.count(), func.coalesce(func.sum(SaleRow.total_cents), 0))
+            .where(SaleRow.merchant_id == merchant_id, SaleRow.status == SaleStatus.OPEN,
+                   SaleRow.sold_at < before, ~_has_invoice())
+        )
+        count, cents = result.one()
+        return int(count), int(cents)
+
+    async def amounts_between(self, merchant_id: int, start: datetime, end: datetime) -> list[tuple[datetime, int, bool]]:
+        """(sold_at, cents, self-invoiced) of each sale sold in [start, end), cancelled ones
+        left out: three columns, no row objects. The caller buckets them by the merchant's
+        local day, which SQL cannot do alike on SQLite and PostgreSQL."""
+        result = await self.session.execute(
+            select(SaleRow.sold_at, SaleRow.total_cents, SaleRow.status == SaleStatus.INVOICED)
+            .where(SaleRow.merchant_id == merchant_id, SaleRow.sold_at >= start, SaleRow.sold_at < end,
+                   SaleRow.status != SaleStatus.CANCELLED)
+        )
+        return [(sold_at, int(cents), bool(invoiced)) for sold_at, cents, invoiced in result.all()]
 
 
 _CHUNK = 1000  # ids per statement: below SQLite's and asyncpg's bound-parameter limits

@@ -1,4 +1,5 @@
-"""Catalogue queries: SAT's c_RegimenFiscal, c_UsoCFDI and c_FormaPago for forms."""
+"""Catalogue queries: SAT's c_RegimenFiscal, c_UsoCFDI and c_FormaPago for forms, and the
+search of c_ClaveProdServ and c_ClaveUnidad for the console's generic concept."""
 from __future__ import annotations
 
 from typing import Optional
@@ -6,6 +7,7 @@ from typing import Optional
 import strawberry
 
 from schema.catalogs.types import CatalogEntry, PersonType
+from schema.errors import PublicError
 from services import catalogs
 
 
@@ -24,3 +26,28 @@ class CatalogQuery:
     @strawberry.field(description="SAT formas de pago (c_FormaPago), for the point of sale.")
     def payment_forms(self) -> list[CatalogEntry]:
         return [CatalogEntry(code=e.code, description=e.description) for e in catalogs.payment_forms()]
+
+    @strawberry.field(description="Search SAT c_ClaveProdServ by code or words (accents and case ignored): the exact "
+                      "code first, then codes and descriptions starting with it. first: 1-50.")
+    def product_keys(self, search: str, first: Optional[int] = 20) -> list[CatalogEntry]:
+        entries = catalogs.search_product_keys(_bounded(search), _search_size(first))
+        return [CatalogEntry(code=e.code, description=e.description) for e in entries]
+
+    @strawberry.field(description="Search SAT c_ClaveUnidad by code or words, as productKeys does. first: 1-50.")
+    def unit_keys(self, search: str, first: Optional[int] = 20) -> list[CatalogEntry]:
+        entries = catalogs.search_unit_keys(_bounded(search), _search_size(first))
+        return [CatalogEntry(code=e.code, description=e.description) for e in entries]
+
+
+def _search_size(first: int | None) -> int:
+    if first is None:
+        return 20
+    if not 1 <= first <= catalogs.MAX_SEARCH_RESULTS:
+        raise PublicError(f"first debe estar entre 1 y {catalogs.MAX_SEARCH_RESULTS}.", "BAD_REQUEST")
+    return first
+
+
+def _bounded(search: str) -> str:
+    if len(search) > 100:
+        raise PublicError("La búsqueda admite hasta 100 caracteres.", "BAD_REQUEST")
+    return search

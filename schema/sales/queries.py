@@ -1,6 +1,7 @@
 """Sales queries: the merchant's sales, newest first."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Optional
 
 import strawberry
@@ -11,13 +12,31 @@ from schema.pagination import page_info, page_or_error, page_size
 from schema.permissions import CanReadSales
 from schema.sales import types as t
 from services.sales import service as sales
+from services.sales.models import SaleStatusValue
 
 
 @strawberry.type
 class SalesQuery:
-    @strawberry.field(permission_classes=[CanReadSales], description="Newest first; first is capped at 100.")
-    async def sales(self, info: Info, first: Optional[int] = 50, after: Optional[str] = None) -> t.SaleConnection:
+    @strawberry.field(permission_classes=[CanReadSales], description="Newest first; first is capped at 100. "
+                      "Optionally narrowed by part of the reference, sold_at in [soldFrom, soldTo) and status.")
+    async def sales(
+        self, info: Info, first: Optional[int] = 50, after: Optional[str] = None,
+        reference: Optional[str] = None, sold_from: Optional[datetime] = None, sold_to: Optional[datetime] = None,
+        status: Optional[t.SaleStatus] = None,
+    ) -> t.SaleConnection:
         merchant = await current_merchant(info)
-        page = page_or_error(await sales.list_sales(info.context.services, merchant, page_size(first), after))
+        where = sales.SaleFilter(
+            reference=reference, sold_from=sold_from, sold_to=sold_to,
+            status=SaleStatusValue(status.value) if status is not None else None,
+        )
+        page = page_or_error(await sales.list_sales(info.context.services, merchant, page_size(first), after, where))
         edges = [t.SaleEdge(node=t.to_sale(e.node), cursor=e.cursor) for e in page.edges]
         return t.SaleConnection(edges=edges, page_info=page_info(page))
+
+    @strawberry.field(permission_classes=[CanReadSales], description="One of the merchant's sales; null when unknown.")
+    async def sale(self, info: Info, id: strawberry.ID) -> Optional[t.Sale]:
+        merchant = await current_merchant(info)
+        if not id.isdigit() or len(id) > 18:  # not an id this server gave (a bigint has at most 19 digits)
+            return None
+        found = await sales.get_sale(info.context.services, merchant, int(id))
+        return t.to_sale(found) if found is not None else None

@@ -10,6 +10,8 @@ from services.kernel.money import from_cents
 from services.kernel.types import SaleLine
 from services.sales.ticket import lines_from_json, portal_url
 
+SaleStatusValue = SaleStatus  # what the schema layer names a sale's status by (it imports no persistence)
+
 
 @dataclass(frozen=True)
 class Sale:

@@ -98,15 +98,43 @@ async def record_sale(
     return recorded(row, True)
 
 
+@dataclass(frozen=True)
+class SaleFilter:
+    """What the merchant's console narrows its sales list by; None: any."""
+
+    reference: str | None = None  # part of the reference, matched as ticket lookups match it
+    sold_from: datetime | None = None  # inclusive
+    sold_to: datetime | None = None  # exclusive
+    status: SaleStatus | None = None
+
+    def validate(self) -> Invalid | None:
+        if self.reference is not None and len(self.reference) > 100:
+            return invalid(FieldProblem("reference", Code.TOO_LONG, "La referencia a buscar admite hasta 100 caracteres."))
+        for name, value in (("soldFrom", self.sold_from), ("soldTo", self.sold_to)):
+            if value is not None and value.tzinfo is None:
+                return invalid(FieldProblem(name, Code.INVALID, "Indica la zona horaria de la fecha (por ejemplo -06:00)."))
+        if self.sold_from and self.sold_to and self.sold_from >= self.sold_to:
+            return invalid(FieldProblem("soldTo", Code.INVALID, "La fecha final debe ser posterior a la inicial."))
+        return None
+
+
 async def list_sales(
-    services: Services, merchant: Merchant, first: int, after: str | None
+    services: Services, merchant: Merchant, first: int, after: str | None, where: SaleFilter | None = None
 ) -> Page[SaleListing] | Invalid:
     """Newest first; first is clamped to 1..MAX_PAGE by the caller."""
     cursor = parse_cursor(after)
     if isinstance(cursor, Invalid):
         return cursor
+    where = where or SaleFilter()
+    problem = where.validate()
+    if problem is not None:
+        return problem
+    reference = reference_key(where.reference) if where.reference else None
     async with services.uow_factory() as uow:
-        rows = await uow.sales.page(merchant.id, first + 1, cursor)
+        rows = await uow.sales.page(
+            merchant.id, first + 1, cursor, reference=reference or None, sold_from=where.sold_from,
+            sold_to=where.sold_to, status=where.status,
+        )
         invoices = await uow.invoices.by_sales(merchant.id, [r.id for r in rows[:first] if r.id is not None])
 
     def listing(row: SaleRow) -> SaleListing:
@@ -118,6 +146,20 @@ async def list_sales(
         )
 
     return page_of(rows, first, listing, lambda r: (r.sold_at, r.id))
+
+
+async def get_sale(services: Services, merchant: Merchant, sale_id: int) -> SaleListing | None:
+    """One of the merchant's sales with its live invoice; None when it is not theirs."""
+    async with services.uow_factory() as uow:
+        row = await uow.sales.owned(merchant.id, sale_id)
+        invoice = await uow.invoices.by_sale(sale_id) if row is not None else None
+    if row is None:
+        return None
+    model = sale_from_row(row)
+    return SaleListing(
+        model, invoice_view(services, invoice) if invoice is not None else None,
+        invoicing_data(services.public_url, merchant.company_number, model),
+    )
 
 
 async def cancel_sale(services: Services, merchant: Merchant, sale_id: int) -> SaleListing | Invalid:

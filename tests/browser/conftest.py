@@ -46,6 +46,16 @@ def challenge_server(tmp_path_factory):
                       {"LOOKUP_COMPANY_BURST": "0", "CHALLENGE_COST": "100", "CHALLENGE_MAX_NUMBER": "400"})
 
 
+@pytest.fixture(scope="session")
+def production_server(tmp_path_factory):
+    """`serve --demo` with ENV=production: only persisted operations are accepted and there
+    is no GraphiQL, as a real deployment (the sandbox PAC allowed, for the demo)."""
+    yield from _serve(tmp_path_factory, "production-server", {
+        "ENV": "production", "JWT_SECRET": "browser-test-jwt-" + "j" * 40,
+        "ENCRYPTION_SECRET": "browser-test-encryption-" + "e" * 40, "ALLOW_SANDBOX_IN_PRODUCTION": "true",
+    })
+
+
 def _serve(tmp_path_factory, name: str, extra_env: dict[str, str] | None = None):
     work = tmp_path_factory.mktemp("live")
     port = _free_port()
@@ -57,10 +67,10 @@ def _serve(tmp_path_factory, name: str, extra_env: dict[str, str] | None = None)
         "DATABASE_URL": f"sqlite+aiosqlite:///{work / 'live.db'}",
         "PUBLIC_URL": base,
         "PDF_WORKERS": "1",
-        **(extra_env or {}),
     }
     for variable in ("JWT_SECRET", "ENCRYPTION_SECRET", "REDIS_URL", "SMTP_HOST"):
         env.pop(variable, None)
+    env.update(extra_env or {})
     log_path = ARTIFACTS / f"{name}.log"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = log_path.open("w")

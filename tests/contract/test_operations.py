@@ -18,6 +18,9 @@ REQUIRED = {
     "Portal", "TicketLookup", "TaxRegimes", "CfdiUses", "PaymentForms", "IssueInvoice",
     "InvoiceStatus", "Login", "Me", "SetSelfInvoicing", "UpdateSelfInvoicingSettings",
     "UpdateGenericConcept", "RecordSale", "SalesPage", "InvoicesPage",
+    # Issue 14's merchant console (api/static/panel.js).
+    "ConsoleOverview", "ConsoleSales", "ConsoleSale", "ConsoleInvoices", "ConsoleInvoice", "ConsoleSettings",
+    "ProductKeys", "UnitKeys", "UpdateInvoiceSeries", "ReplaceCsd",
 }
 
 
