@@ -504,6 +504,8 @@ function cancelForm(inv) {
 // --- facturas globales ---------------------------------------------------------------------
 
 function period(g) {
+  // Daily, weekly and fortnightly periods are said by their days (the range below) alone.
+  if (NEEDS_DAY.has(g.periodicity)) return PERIODICITY[g.periodicity];
   const m = Number(g.months);
   const months = m >= 13 ? BIMESTERS[m] : MONTHS[m - 1];
   return `${PERIODICITY[g.periodicity] || g.periodicity} · ${months || g.months} ${g.year}`;

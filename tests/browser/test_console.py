@@ -311,9 +311,47 @@ def test_fiscal_clock_in_the_console(page, production_server):
     expect(page.get_by_label("Un día del periodo")).to_be_visible()
     expect(page.get_by_label("Meses")).to_be_hidden()
     page.shots("globals-weekly-form")
+
+    # A daily global issued from the form for a past day, then a customer invoices one of its
+    # tickets inside the deadline: the global is cancelled with motivo 04 and replaced by one
+    # related to it (Guía de llenado del CFDI global; c_MotivoCancelacion 04, c_TipoRelacion 04).
+    api(server, "UpdateSelfInvoicingSettings", {"input": {"globalInvoicePeriodicity": "DAILY", "monthEndLimit": False,
+                                                          "deadlineDays": 15}}, token)
+    day = (datetime.now(ZoneInfo(zone)) - timedelta(days=2)).replace(hour=12, minute=0, second=0, microsecond=0)
+    for i, reference in enumerate(("CLOCK-A", "CLOCK-B")):
+        recorded = api(server, "RecordSale", {"input": {
+            "reference": reference, "soldAt": (day + timedelta(minutes=i)).isoformat(), "paymentForm": "01",
+            "lines": [{"productKey": "01010101", "unitKey": "H87", "description": "Producto", "quantity": "1",
+                       "unitPrice": "116.00"}]}}, token)["recordSale"]
+        assert recorded["__typename"] == "SaleRecorded", recorded
+    page.reload()
+    expect(page.get_by_label("Periodicidad")).to_have_value("01")
+    page.get_by_label("Un día del periodo").fill(day.date().isoformat())
+    page.get_by_role("button", name="Emitir factura global").click()
+    expect(page.locator("#page-status")).to_contain_text("Factura global emitida")
+    daily = page.locator("#globals tbody tr").first
+    expect(daily.locator("td.period")).to_contain_text("Diaria")
+    expect(daily.locator(".period-range")).to_have_text(re.compile(rf"^{day.day} \S+ {day.year}$"))  # one day
+    self_invoice(server, "CLOCK-B", "116.00")
+    page.reload()
+    cancelled = page.locator("#globals tbody tr", has_text="Cancelada")
+    expect(cancelled).to_have_count(1)
+    expect(cancelled).to_contain_text("04 · Operación nominativa relacionada en una factura global")
+    expect(cancelled.locator(".relations")).to_contain_text("Sustituida por")
+    replacement = page.locator("#globals tbody tr", has_text="Sustituye a")
+    expect(replacement).to_have_count(1)
+    expect(replacement.locator(".badge")).to_have_text("Vigente")
+    expect(replacement.locator(".period-range")).to_have_text(re.compile(rf"^{day.day} \S+ {day.year}$"))
+    listed = api(server, "ConsoleGlobals", {}, token)["globalInvoices"]["edges"]
+    old_uuid = next(e["node"]["uuid"] for e in listed if e["node"]["status"] == "CANCELLED")
+    expect(replacement.locator(".relations")).to_contain_text(old_uuid)
+    page.shots("global-cancelled-and-replaced")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.shots("global-cancelled-and-replaced-phone")
     no_errors(page)
     # Back to the demo's monthly automatic globals for whatever runs after.
-    api(server, "UpdateSelfInvoicingSettings", {"input": {"globalInvoicePeriodicity": "MONTHLY", "globalInvoiceAutomatic": True}}, token)
+    api(server, "UpdateSelfInvoicingSettings", {"input": {"globalInvoicePeriodicity": "MONTHLY", "globalInvoiceAutomatic": True,
+                                                          "monthEndLimit": False, "deadlineDays": 30}}, token)
 
 
 def test_graphiql_renders_offline(page, live_server):
