@@ -53,6 +53,22 @@ const dayFormat = new Intl.DateTimeFormat("es-MX", { day: "numeric", month: "sho
 const axisMoney = new Intl.NumberFormat("es-MX", { style: "currency", currency: "MXN", notation: "compact", maximumFractionDigits: 1 });
 const fmtMoney = (d) => money.format(Number(d));
 const fmtDate = (iso) => (iso ? when.format(new Date(iso)) : "—");
+
+// Dates of the fiscal clock written in the merchant's own zone (its LugarExpedicion's), not
+// the browser's: a period runs from one local midnight to another.
+function zoned(timeZone) {
+  const day = new Intl.DateTimeFormat("es-MX", { dateStyle: "medium", timeZone });
+  const moment = new Intl.DateTimeFormat("es-MX", { dateStyle: "medium", timeStyle: "short", timeZone });
+  return {
+    at: (iso) => (iso ? moment.format(new Date(iso)) : "—"),
+    // [start, end) as the first and the last day; one day when they are the same.
+    range: (start, end) => {
+      if (!start || !end) return "—";
+      const first = day.format(new Date(start)), last = day.format(new Date(new Date(end).getTime() - 1));
+      return first === last ? first : `${first} – ${last}`;
+    },
+  };
+}
 const SALE_STATUS = { OPEN: "Abierta", INVOICED: "Facturada", IN_GLOBAL_INVOICE: "En factura global", CANCELLED: "Cancelada" };
 const INVOICE_STATUS = { PENDING: "Timbrando", ISSUED: "Vigente", CANCELLATION_PENDING: "Cancelación en proceso", CANCELLED: "Cancelada" };
 const MOTIVOS = {
@@ -62,6 +78,9 @@ const MOTIVOS = {
   "04": "04 · Operación nominativa relacionada en una factura global",
 };
 const PERIODICITY = { "01": "Diaria", "02": "Semanal", "03": "Quincenal", "04": "Mensual", "05": "Bimestral" };
+// SelfInvoicingSettings.globalInvoicePeriodicity, in c_Periodicidad order (01 to 05).
+const PERIODICITY_SETTING = { DAILY: "Diaria", WEEKLY: "Semanal", FORTNIGHTLY: "Quincenal", MONTHLY: "Mensual", BIMONTHLY: "Bimestral" };
+const NEEDS_DAY = new Set(["01", "02", "03"]);  // issueGlobalInvoice asks a day of these periods
 const MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"];
 const BIMESTERS = { 13: "enero-febrero", 14: "marzo-abril", 15: "mayo-junio", 16: "julio-agosto", 17: "septiembre-octubre", 18: "noviembre-diciembre" };
 const SCOPES = {
@@ -276,8 +295,23 @@ function chart(days) {
       h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 4 }, "Sin ventas en estos días.")))))));
 }
 
+function nextGlobalTile(n, timeZone) {
+  const z = zoned(timeZone);
+  const due = n.overdue
+    ? h("p", { class: "alert", id: "next-global-overdue" }, `Vencida: el plazo terminó el ${z.at(n.deadline)}`)
+    : h("p", {}, `Se emite el ${z.at(n.dueAt)}; plazo: ${z.at(n.deadline)}`);
+  return h("div", { class: "tile wide", id: "next-global" }, h("h2", {}, "Próxima factura global"),
+    h("p", { class: "big" }, fmtMoney(n.total)),
+    h("p", { id: "next-global-period" }, `${PERIODICITY[n.periodicity] || n.periodicity} · ${z.range(n.periodStart, n.periodEnd)}`),
+    h("p", {}, `${n.saleCount} ${n.saleCount === 1 ? "venta" : "ventas"} sin factura hasta ahora`),
+    due,
+    h("p", { id: "next-global-mode" }, n.automatic ? "Automática: el sistema la emite al terminar el periodo."
+      : h("span", {}, "Manual: emítela en ", h("a", { href: "#/globales" }, "Facturas globales"), ".")),
+    h("p", { class: "zone" }, `Fechas y horas de ${timeZone}`));
+}
+
 async function overview() {
-  const { dashboardSummary: s, salesByDay, me } = await gql("ConsoleOverview", { days: 30 });
+  const { dashboardSummary: s, salesByDay, me, nextGlobalInvoice } = await gql("ConsoleOverview", { days: 30 });
   $("who").textContent = `${me.legalName} · ${me.rfc} · comercio ${me.companyNumber}`;
   $("who").hidden = false;
   const csd = me.csd;
@@ -294,6 +328,7 @@ async function overview() {
         `${s.thisMonth.selfInvoicedCount} autofacturadas (${fmtMoney(s.thisMonth.selfInvoicedTotal)})`),
       tile("Pendiente de factura global", fmtMoney(s.pendingGlobalTotal),
         `${s.pendingGlobalCount} ventas abiertas de días anteriores sin factura`),
+      nextGlobalTile(nextGlobalInvoice, s.timeZone),
       tile("CSD", csd.daysLeft < 30 ? "Renovar pronto" : "Vigente", csdLine, h("a", { href: "#/csd" }, "Renovar el CSD")),
       tile("Autofacturación", me.selfInvoicing.enabled ? "Activa" : "Apagada", h("a", { href: "#/ajustes" }, "Cambiar en Ajustes"))),
     h("section", { class: "card", "aria-labelledby": "chart-h" }, h("h2", { id: "chart-h" }, "Últimos 30 días"), chart(salesByDay)),
@@ -469,42 +504,99 @@ function cancelForm(inv) {
 // --- facturas globales ---------------------------------------------------------------------
 
 function period(g) {
+  // Daily, weekly and fortnightly periods are said by their days (the range below) alone.
+  if (NEEDS_DAY.has(g.periodicity)) return PERIODICITY[g.periodicity];
   const m = Number(g.months);
   const months = m >= 13 ? BIMESTERS[m] : MONTHS[m - 1];
   return `${PERIODICITY[g.periodicity] || g.periodicity} · ${months || g.months} ${g.year}`;
 }
 
+function globalRef(g) {
+  // The other factura global of a replacement (motivo 04): its folio, and its UUID in full.
+  return h("span", { class: "relation" }, `${g.series}-${g.folio}`, g.uuid ? h("span", { class: "mono uuid" }, g.uuid) : null);
+}
+
+function globalStatus(g, z) {
+  const cells = [badge(g.status, INVOICE_STATUS)];
+  if (g.status === "CANCELLED" && g.cancellationReason) {
+    cells.push(h("span", { class: "reason" }, MOTIVOS[g.cancellationReason] || g.cancellationReason));
+  }
+  if (g.cancelledAt) cells.push(h("span", { class: "reason" }, `el ${z.at(g.cancelledAt)}`));
+  return h("div", { class: "stack" }, cells);
+}
+
+function localToday(offsetDays = 0) {
+  const d = new Date();
+  d.setDate(d.getDate() + offsetDays);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
 async function globalsView() {
-  const { globalInvoices } = await gql("GlobalInvoicesPage", { first: 50 });
-  // Relations between facturas globales (one replacing another) are not in the API yet:
-  // they will be one more column here.
-  const rows = globalInvoices.edges.map(({ node: g }) => h("tr", {},
-    h("td", {}, `${g.series}-${g.folio}`), h("td", {}, period(g)), h("td", { class: "num" }, g.saleCount),
-    h("td", { class: "num" }, fmtMoney(g.total)), h("td", {}, badge(g.status, INVOICE_STATUS)),
+  const { globalInvoices, nextGlobalInvoice: next, dashboardSummary } = await gql("ConsoleGlobals", { first: 50 });
+  const timeZone = dashboardSummary.timeZone;
+  const z = zoned(timeZone);
+  const rows = globalInvoices.edges.map(({ node: g }) => h("tr", { "data-global": g.uuid || g.id },
+    h("td", {}, `${g.series}-${g.folio}`, g.uuid ? h("span", { class: "mono uuid hide-phone" }, g.uuid) : null),
+    h("td", { class: "period" }, h("span", {}, period(g)), h("span", { class: "period-range" }, z.range(g.periodStart, g.periodEnd))),
+    h("td", { class: "num" }, g.part),
+    h("td", { class: "num hide-phone" }, g.saleCount),
+    h("td", { class: "num" }, fmtMoney(g.total)),
+    h("td", {}, globalStatus(g, z)),
+    h("td", { class: "relations" },
+      g.replaces ? h("div", {}, "Sustituye a ", globalRef(g.replaces)) : null,
+      g.replacedBy ? h("div", {}, "Sustituida por ", globalRef(g.replacedBy)) : null,
+      !g.replaces && !g.replacedBy ? "—" : null),
     h("td", {}, h("div", { class: "actions" }, download(g.xmlUrl, "XML"), download(g.pdfUrl, "PDF")))));
   const now = new Date();
-  const periodicity = h("select", { id: "g-periodicity" }, h("option", { value: "04" }, "04 · Mensual"), h("option", { value: "05" }, "05 · Bimestral (RIF)"));
+  const periodicity = h("select", { id: "g-periodicity" },
+    Object.entries(PERIODICITY).map(([v, l]) => h("option", { value: v }, `${v} · ${l}${v === "05" ? " (RIF, régimen 621)" : ""}`)));
+  periodicity.value = next.periodicity;
+  const day = h("input", { id: "g-day", type: "date", value: localToday(-1), max: localToday(0) });
+  const dayField = field("g-day", "Un día del periodo", day);
   const months = h("select", { id: "g-months" }, MONTHS.map((name, i) => h("option", { value: String(i + 1).padStart(2, "0") }, `${String(i + 1).padStart(2, "0")} · ${name}`)),
     Object.entries(BIMESTERS).map(([v, l]) => h("option", { value: v }, `${v} · ${l}`)));
   months.value = String(now.getMonth() + 1).padStart(2, "0");
+  const monthsField = field("g-months", "Meses", months);
   const year = h("input", { id: "g-year", type: "number", min: now.getFullYear() - 1, max: now.getFullYear(), value: now.getFullYear() });
+  const yearField = field("g-year", "Año", year);
+  const showPeriodFields = () => {
+    const byDay = NEEDS_DAY.has(periodicity.value);
+    dayField.hidden = !byDay;
+    monthsField.hidden = byDay;
+    yearField.hidden = byDay;
+  };
+  periodicity.addEventListener("change", showPeriodFields);
+  showPeriodFields();
   const submit = h("button", { type: "submit", class: "primary", id: "issue-global" }, "Emitir factura global");
-  const result = h("div", { role: "status" });
-  const form = h("form", { class: "card" }, h("h2", {}, "Emitir la factura global de un periodo"),
-    h("p", { class: "hint" }, "Incluye las ventas del periodo que nadie autofacturó (público en general, RFC XAXX010101000)."),
-    h("div", { class: "row" }, field("g-periodicity", "Periodicidad", periodicity), field("g-months", "Meses", months), field("g-year", "Año", year),
+  const result = h("div", { role: "status", id: "issue-global-result" });
+  const form = h("form", { class: "card", id: "issue-global-form" }, h("h2", {}, "Emitir la factura global de un periodo"),
+    h("p", { class: "hint" }, "Incluye las ventas del periodo que nadie autofacturó (público en general, RFC XAXX010101000). ",
+      "Diaria, semanal o quincenal: elige cualquier día del periodo; mensual o bimestral: el mes y el año. ",
+      `Los días son los de ${timeZone}.`),
+    h("div", { class: "row" }, field("g-periodicity", "Periodicidad", periodicity), dayField, monthsField, yearField,
       h("div", { class: "field" }, submit)), result);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
+    const input = { periodicity: periodicity.value };
+    if (NEEDS_DAY.has(periodicity.value)) {
+      if (!day.value) { result.replaceChildren(h("p", { class: "alert" }, "Elige un día del periodo.")); return; }
+      input.day = day.value;
+    } else {
+      input.months = months.value;
+      input.year = Number(year.value);
+    }
     busy(submit, async () => {
-      const { issueGlobalInvoice: r } = await gql("IssueGlobalInvoice", { input: { periodicity: periodicity.value, months: months.value, year: Number(year.value) } });
+      const { issueGlobalInvoice: r } = await gql("IssueGlobalInvoice", { input });
       if (r.__typename === "GlobalInvoiceIssued") redrawWith(`Factura global emitida con ${r.includedSales} ventas.`);
       else result.replaceChildren(h("p", { class: "alert" }, r.errors ? errorsText(r.errors) : r.message));
     });
   });
-  return h("div", {}, h("h1", {}, "Facturas globales"), form, h("div", { class: "card table-wrap" }, h("table", {},
-    h("thead", {}, h("tr", {}, h("th", {}, "Folio"), h("th", {}, "Periodo"), h("th", { class: "num" }, "Ventas"), h("th", { class: "num" }, "Total"), h("th", {}, "Estado"), h("th", {}, "Descargas"))),
-    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 6 }, "Aún no hay facturas globales."))))));
+  return h("div", {}, h("h1", {}, "Facturas globales"), form, h("div", { class: "card table-wrap" }, h("table", { id: "globals" },
+    h("thead", {}, h("tr", {}, h("th", {}, "Folio"), h("th", {}, "Periodo"), h("th", { class: "num" }, "Parte"),
+      h("th", { class: "num hide-phone" }, "Ventas"), h("th", { class: "num" }, "Total"), h("th", {}, "Estado"),
+      h("th", {}, "Relación"), h("th", {}, "Descargas"))),
+    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 8 }, "Aún no hay facturas globales."))))),
+  h("p", { class: "hint" }, `Periodos y horas en la zona horaria de tu lugar de expedición (${timeZone}).`));
 }
 
 // --- settings ------------------------------------------------------------------------------
@@ -578,20 +670,45 @@ async function settingsView() {
   const days = h("input", { id: "s-days", type: "number", min: 1, max: 365, value: si.deadlineDays, inputmode: "numeric" });
   const rulesOut = h("div", { role: "status" });
   const rulesButton = h("button", { type: "submit", class: "primary", id: "save-rules" }, "Guardar");
+
+  // The facturas globales' periodicity (c_Periodicidad) and whether the worker issues them.
+  const periodicity = h("select", { id: "s-periodicity", "aria-describedby": "s-periodicity-error s-periodicity-hint" },
+    Object.entries(PERIODICITY_SETTING).map(([v, l], i) => h("option", { value: v }, `${l} (0${i + 1})`)));
+  periodicity.value = si.globalInvoicePeriodicity;
+  periodicity.addEventListener("change", () => periodicity.removeAttribute("aria-invalid"));
+  const periodicityError = h("p", { class: "alert field-error", id: "s-periodicity-error", role: "alert", hidden: true });
+  const automatic = h("input", { type: "checkbox", id: "s-automatic", checked: si.globalInvoiceAutomatic });
+  const globalFields = h("fieldset", { id: "global-settings" }, h("legend", {}, "Factura global"),
+    h("div", { class: "field" }, h("label", { for: "s-periodicity" }, "Periodicidad de la factura global"), periodicity, periodicityError,
+      h("p", { class: "hint", id: "s-periodicity-hint" }, "Bimestral solo para el Régimen de Incorporación Fiscal (621).")),
+    h("label", { class: "check", for: "s-automatic" }, automatic, "Emitir automáticamente al terminar cada periodo (dentro de 24 horas)"));
   const rules = h("form", { class: "card", id: "rules-form" }, h("h2", {}, "Autofacturación"),
     h("label", { class: "check", for: "s-enabled" }, enabled, "Portal de autofacturación activo"),
     h("fieldset", {}, h("legend", {}, "Plazo para facturar"),
       h("label", { class: "check", for: "s-month-end" }, monthEnd, "Fin de mes natural (solo dentro del mes de la compra)"),
       h("label", { class: "check", for: "s-days-mode" }, byDays, "Un número de días después de la compra")),
-    field("s-days", "Días", days), rulesOut, rulesButton);
-  // Global invoice periodicity and automatic issue are settings still to come: they go here.
+    field("s-days", "Días", days), globalFields, rulesOut, rulesButton);
   rules.addEventListener("submit", (e) => {
     e.preventDefault();
+    periodicityError.replaceChildren();
+    periodicityError.hidden = true;
     busy(rulesButton, async () => {
       await gql("SetSelfInvoicing", { enabled: enabled.checked });
-      const { updateSelfInvoicingSettings: r } = await gql("UpdateSelfInvoicingSettings", { input: { monthEndLimit: monthEnd.checked, deadlineDays: Number(days.value) } });
-      if (r.__typename === "InvalidSettings") refused(rulesOut, r.errors);
-      else saved(rulesOut, "Reglas guardadas.");
+      const input = { monthEndLimit: monthEnd.checked, deadlineDays: Number(days.value),
+        globalInvoicePeriodicity: periodicity.value, globalInvoiceAutomatic: automatic.checked };
+      const { updateSelfInvoicingSettings: r } = await gql("UpdateSelfInvoicingSettings", { input });
+      if (r.__typename !== "InvalidSettings") return saved(rulesOut, "Reglas guardadas.");
+      // The periodicity's refusal (05 outside régimen 621) goes beside its select; the rest below.
+      const mine = r.errors.filter((x) => x.field === "globalInvoicePeriodicity");
+      const rest = r.errors.filter((x) => x.field !== "globalInvoicePeriodicity");
+      if (mine.length) {
+        periodicityError.textContent = errorsText(mine);
+        periodicityError.hidden = false;
+        periodicity.setAttribute("aria-invalid", "true");
+        periodicity.focus();
+      }
+      if (rest.length) refused(rulesOut, rest);
+      else rulesOut.replaceChildren(h("p", { class: "alert" }, "No se guardó: corrige la periodicidad."));
     });
   });
 

@@ -567,6 +567,14 @@ export type CfdiUsesQueryVariables = Exact<{
 
 export type CfdiUsesQuery = { cfdiUses: Array<{ code: string, description: string }> };
 
+export type ConsoleGlobalsQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type ConsoleGlobalsQuery = { dashboardSummary: { timeZone: string }, nextGlobalInvoice: { periodicity: string, periodStart: string, periodEnd: string, overdue: boolean }, globalInvoices: { edges: Array<{ cursor: string, node: { id: string, uuid: string | null, series: string, folio: string, periodicity: string, months: string, year: number, total: string, saleCount: number, status: GlobalInvoiceStatus, issuedAt: string | null, xmlUrl: string | null, pdfUrl: string | null, sandbox: boolean, periodStart: string | null, periodEnd: string | null, part: number, cancellationReason: string | null, cancelledAt: string | null, replaces: { id: string, uuid: string | null, series: string, folio: string, status: GlobalInvoiceStatus } | null, replacedBy: { id: string, uuid: string | null, series: string, folio: string, status: GlobalInvoiceStatus } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
 export type ConsoleInvoiceQueryVariables = Exact<{
   id: string | number;
 }>;
@@ -587,7 +595,7 @@ export type ConsoleOverviewQueryVariables = Exact<{
 }>;
 
 
-export type ConsoleOverviewQuery = { dashboardSummary: { asOf: string, timeZone: string, pendingGlobalCount: number, pendingGlobalTotal: string, sandbox: boolean, today: { count: number, total: string, selfInvoicedCount: number, selfInvoicedTotal: string }, thisMonth: { count: number, total: string, selfInvoicedCount: number, selfInvoicedTotal: string } }, salesByDay: Array<{ date: string, totals: { count: number, total: string, selfInvoicedCount: number, selfInvoicedTotal: string } }>, me: { companyNumber: string, rfc: string, legalName: string, selfInvoicing: { enabled: boolean }, csd: { serialNumber: string, validFrom: string, validUntil: string, daysLeft: number } } };
+export type ConsoleOverviewQuery = { dashboardSummary: { asOf: string, timeZone: string, pendingGlobalCount: number, pendingGlobalTotal: string, sandbox: boolean, today: { count: number, total: string, selfInvoicedCount: number, selfInvoicedTotal: string }, thisMonth: { count: number, total: string, selfInvoicedCount: number, selfInvoicedTotal: string } }, salesByDay: Array<{ date: string, totals: { count: number, total: string, selfInvoicedCount: number, selfInvoicedTotal: string } }>, me: { companyNumber: string, rfc: string, legalName: string, selfInvoicing: { enabled: boolean }, csd: { serialNumber: string, validFrom: string, validUntil: string, daysLeft: number } }, nextGlobalInvoice: { periodicity: string, months: string, year: number, periodStart: string, periodEnd: string, dueAt: string, deadline: string, saleCount: number, total: string, overdue: boolean, automatic: boolean } };
 
 export type ConsoleSaleQueryVariables = Exact<{
   id: string | number;
@@ -611,7 +619,7 @@ export type ConsoleSalesQuery = { sales: { edges: Array<{ cursor: string, node: 
 export type ConsoleSettingsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type ConsoleSettingsQuery = { me: { companyNumber: string, rfc: string, legalName: string, email: string, selfInvoicing: { enabled: boolean, monthEndLimit: boolean, deadlineDays: number, series: string, genericConcept: { enabled: boolean, productKey: string | null, unitKey: string | null, description: string | null } }, csd: { serialNumber: string, validFrom: string, validUntil: string, daysLeft: number } } };
+export type ConsoleSettingsQuery = { me: { companyNumber: string, rfc: string, legalName: string, email: string, selfInvoicing: { enabled: boolean, monthEndLimit: boolean, deadlineDays: number, series: string, globalInvoicePeriodicity: GlobalInvoicePeriodicity, globalInvoiceAutomatic: boolean, genericConcept: { enabled: boolean, productKey: string | null, unitKey: string | null, description: string | null } }, csd: { serialNumber: string, validFrom: string, validUntil: string, daysLeft: number } } };
 
 export type CorrectInvoiceMutationVariables = Exact<{
   input: CorrectInvoiceInput;

@@ -1,12 +1,14 @@
 """The merchant console (/panel/) in headless Chromium against `serve --demo` with
 ENV=production, so every operation the page sends must be a persisted one. One browser
 session per flow group: sales and invoices (find, download, cancel), settings (and the portal
-changing with them), API keys; and GraphiQL rendering with every outside request refused.
+changing with them), API keys, the fiscal clock (the next factura global, its periodicity and
+the globals' periods); and GraphiQL rendering with every outside request refused.
 
 Screenshots at desktop and phone widths: test-artifacts/browser/<test>/.
 """
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -116,12 +118,22 @@ def test_sales_find_download_and_cancel(page, production_server, tmp_path):
     expect(page.locator("#view h1")).to_have_text("Facturas globales")
     # DEMO-OLD-0001 (90 days ago) is past every deadline: the factura global of its month takes it.
     old = datetime.now(ZoneInfo("America/Tijuana")) - timedelta(days=90)
+    page.get_by_label("Periodicidad").select_option("02")  # semanal: the form asks for a day
+    expect(page.get_by_label("Un día del periodo")).to_be_visible()
+    expect(page.get_by_label("Meses")).to_be_hidden()
+    page.get_by_label("Periodicidad").select_option("04")
+    expect(page.get_by_label("Un día del periodo")).to_be_hidden()
     page.get_by_label("Meses").select_option(f"{old.month:02d}")
     page.get_by_label("Año").fill(str(old.year))
     page.get_by_role("button", name="Emitir factura global").click()
     row = page.locator("table tbody tr").first
     expect(row).to_contain_text(f"Mensual · {MONTHS[old.month - 1]} {old.year}")
     expect(row).to_contain_text("$250.00")
+    # The exact period, first to last day of that month in the merchant's zone, and its part.
+    last = calendar.monthrange(old.year, old.month)[1]
+    expect(row.locator(".period-range")).to_have_text(re.compile(rf"^1 \S+ {old.year} – {last} \S+ {old.year}$"))
+    expect(row.locator("td").nth(2)).to_have_text("1")
+    expect(row.locator(".relations")).to_have_text("—")
     with page.expect_download() as global_xml:
         row.get_by_role("link", name="XML").click()
     assert global_xml.value.suggested_filename.endswith(".xml")
@@ -225,7 +237,7 @@ def test_api_keys_on_a_phone(phone_page, production_server):
     expect(page.locator("#page-status")).to_have_text("Entrega reintentada.")
     page.shots("webhook-retried")
 
-    for section, title in (("ventas", "Ventas"), ("ajustes", "Ajustes")):
+    for section, title in (("ventas", "Ventas"), ("ajustes", "Ajustes"), ("globales", "Facturas globales")):
         page.goto(f"{server['base']}/panel/#/{section}")
         expect(page.locator("#view h1")).to_have_text(title)
         page.shots(f"{section}-phone")
@@ -243,6 +255,103 @@ def test_api_keys_on_a_phone(phone_page, production_server):
     expect(page.locator("#view dl.facts")).to_contain_text(NEW_CSD_NUMBER)
     page.shots("csd-renewed-phone")
     no_errors(page)
+
+
+def test_fiscal_clock_in_the_console(page, production_server):
+    """The overview's next factura global, the periodicity and automatic issue in Ajustes
+    (bimestral refused for régimen 601: Guía de llenado del CFDI global, 05 only for 621), and
+    the issue form asking for a day once the periodicity is weekly."""
+    server = production_server
+    token = api(server, "Login", {"email": DEMO_EMAIL, "password": DEMO_PASSWORD})["login"]["token"]
+    api(server, "UpdateSelfInvoicingSettings", {"input": {"globalInvoicePeriodicity": "MONTHLY", "globalInvoiceAutomatic": True}}, token)
+    data = api(server, "ConsoleOverview", {}, token)
+    zone, expected = data["dashboardSummary"]["timeZone"], data["nextGlobalInvoice"]
+    log_in(page, server)
+    tile = page.locator("#next-global")
+    expect(tile.locator("h2")).to_have_text("Próxima factura global")
+    period = page.locator("#next-global-period")
+    expect(period).to_contain_text("Mensual · ")
+    expect(tile).to_contain_text(f"{expected['saleCount']} venta")
+    expect(tile).to_contain_text(f"Fechas y horas de {zone}")
+    expect(page.locator("#next-global-mode")).to_contain_text("Automática")
+    monthly_period = period.inner_text()
+    page.shots("next-global-monthly")
+
+    page.locator("nav").get_by_role("link", name="Ajustes", exact=True).click()
+    expect(page.locator("#view h1")).to_have_text("Ajustes")
+    periodicity = page.get_by_label("Periodicidad de la factura global")
+    expect(periodicity).to_have_value("MONTHLY")
+    periodicity.select_option("BIMONTHLY")
+    page.get_by_role("button", name="Guardar", exact=True).click()
+    error = page.locator("#s-periodicity-error")
+    expect(error).to_have_text("La periodicidad bimestral (05) solo aplica al Régimen de Incorporación Fiscal (621).")
+    expect(periodicity).to_have_attribute("aria-invalid", "true")
+    page.shots("bimonthly-refused")
+    settings = api(server, "ConsoleSettings", {}, token)["me"]["selfInvoicing"]
+    assert settings["globalInvoicePeriodicity"] == "MONTHLY"
+
+    periodicity.select_option("WEEKLY")
+    page.get_by_label("Emitir automáticamente al terminar cada periodo (dentro de 24 horas)").uncheck()
+    page.get_by_role("button", name="Guardar", exact=True).click()
+    expect(page.locator("#rules-form .ok")).to_have_text("Reglas guardadas.")
+    expect(error).to_be_hidden()
+    settings = api(server, "ConsoleSettings", {}, token)["me"]["selfInvoicing"]
+    assert (settings["globalInvoicePeriodicity"], settings["globalInvoiceAutomatic"]) == ("WEEKLY", False)
+
+    page.locator("nav").get_by_role("link", name="Resumen", exact=True).click()
+    expect(period).to_contain_text("Semanal · ")
+    assert period.inner_text() != monthly_period
+    expect(page.locator("#next-global-mode")).to_contain_text("Manual")
+    assert api(server, "NextGlobalInvoice", {}, token)["nextGlobalInvoice"]["periodicity"] == "02"
+    page.shots("next-global-weekly")
+
+    page.locator("nav").get_by_role("link", name="Facturas globales", exact=True).click()
+    expect(page.locator("#view h1")).to_have_text("Facturas globales")
+    expect(page.get_by_label("Periodicidad")).to_have_value("02")  # the merchant's, preselected
+    expect(page.get_by_label("Un día del periodo")).to_be_visible()
+    expect(page.get_by_label("Meses")).to_be_hidden()
+    page.shots("globals-weekly-form")
+
+    # A daily global issued from the form for a past day, then a customer invoices one of its
+    # tickets inside the deadline: the global is cancelled with motivo 04 and replaced by one
+    # related to it (Guía de llenado del CFDI global; c_MotivoCancelacion 04, c_TipoRelacion 04).
+    api(server, "UpdateSelfInvoicingSettings", {"input": {"globalInvoicePeriodicity": "DAILY", "monthEndLimit": False,
+                                                          "deadlineDays": 15}}, token)
+    day = (datetime.now(ZoneInfo(zone)) - timedelta(days=2)).replace(hour=12, minute=0, second=0, microsecond=0)
+    for i, reference in enumerate(("CLOCK-A", "CLOCK-B")):
+        recorded = api(server, "RecordSale", {"input": {
+            "reference": reference, "soldAt": (day + timedelta(minutes=i)).isoformat(), "paymentForm": "01",
+            "lines": [{"productKey": "01010101", "unitKey": "H87", "description": "Producto", "quantity": "1",
+                       "unitPrice": "116.00"}]}}, token)["recordSale"]
+        assert recorded["__typename"] == "SaleRecorded", recorded
+    page.reload()
+    expect(page.get_by_label("Periodicidad")).to_have_value("01")
+    page.get_by_label("Un día del periodo").fill(day.date().isoformat())
+    page.get_by_role("button", name="Emitir factura global").click()
+    expect(page.locator("#page-status")).to_contain_text("Factura global emitida")
+    daily = page.locator("#globals tbody tr").first
+    expect(daily.locator("td.period")).to_contain_text("Diaria")
+    expect(daily.locator(".period-range")).to_have_text(re.compile(rf"^{day.day} \S+ {day.year}$"))  # one day
+    self_invoice(server, "CLOCK-B", "116.00")
+    page.reload()
+    cancelled = page.locator("#globals tbody tr", has_text="Cancelada")
+    expect(cancelled).to_have_count(1)
+    expect(cancelled).to_contain_text("04 · Operación nominativa relacionada en una factura global")
+    expect(cancelled.locator(".relations")).to_contain_text("Sustituida por")
+    replacement = page.locator("#globals tbody tr", has_text="Sustituye a")
+    expect(replacement).to_have_count(1)
+    expect(replacement.locator(".badge")).to_have_text("Vigente")
+    expect(replacement.locator(".period-range")).to_have_text(re.compile(rf"^{day.day} \S+ {day.year}$"))
+    listed = api(server, "ConsoleGlobals", {}, token)["globalInvoices"]["edges"]
+    old_uuid = next(e["node"]["uuid"] for e in listed if e["node"]["status"] == "CANCELLED")
+    expect(replacement.locator(".relations")).to_contain_text(old_uuid)
+    page.shots("global-cancelled-and-replaced")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.shots("global-cancelled-and-replaced-phone")
+    no_errors(page)
+    # Back to the demo's monthly automatic globals for whatever runs after.
+    api(server, "UpdateSelfInvoicingSettings", {"input": {"globalInvoicePeriodicity": "MONTHLY", "globalInvoiceAutomatic": True,
+                                                          "monthEndLimit": False, "deadlineDays": 30}}, token)
 
 
 def test_graphiql_renders_offline(page, live_server):
