@@ -3,6 +3,7 @@ merchant set-up, and the GraphQL documents and small flows several test modules 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from pathlib import Path
 
@@ -138,3 +139,28 @@ def renewed_csd(rfc: str, number: str, valid_from, valid_to, password: bytes = b
     key_der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                                 serialization.BestAvailableEncryption(password))
     return cert.public_bytes(serialization.Encoding.DER), key_der
+
+
+EMULATOR_USER, EMULATOR_PASSWORD = "demo@example.com", "demo-password"  # the emulator's demo account
+
+
+@contextlib.contextmanager
+def emulated_pac(directory: Path, kind: str = "finkok"):
+    """A local emulator of a PAC's protocol (Finkok SOAP or SW REST) over real HTTP on port 0."""
+    from services.stamping.emulator import EmulatorServer, EmulatorState
+
+    state = EmulatorState(directory)
+    state.warm()
+    with EmulatorServer(kind, state) as server:
+        yield server
+
+
+def pac_settings(database_url: str, tmp_path: Path, emulator, kind: str = "finkok", timeout: float = 3.0, **over):
+    """Settings of a server stamping through `emulator` (PAC_URL), with its demo credentials."""
+    from api.settings import Settings
+
+    base = dict(env="test", database_url=database_url, var_dir=tmp_path / "var", public_url="http://testserver",
+                jwt_secret="test-secret-" + "x" * 40, encryption_secret="test-encryption-" + "y" * 40,
+                pdf_workers=1, pac=kind, pac_url=emulator.url, pac_username=EMULATOR_USER,
+                pac_password=EMULATOR_PASSWORD, pac_timeout_seconds=timeout)
+    return Settings(**{**base, **over})

@@ -28,16 +28,15 @@ from services.cancellation import service as cancellation
 from services.invoicing import service as invoicing
 from services.kernel.results import NotFound
 from services.stamping import verify_tfd
-from services.stamping.emulator import EmulatorServer, EmulatorState
 from services.worker.service import run_once
-from tests.helpers import CUSTOMER, ROOT, issue, lookup, record
+from tests.helpers import CUSTOMER, EMULATOR_PASSWORD, EMULATOR_USER, ROOT, emulated_pac, issue, lookup, pac_settings, record
 
 AUDIT = """query($id: ID!) { invoice(id: $id) { status sandbox cancellationNote cancellationAcuse
   pacCalls { operation outcome uuid documentHash durationMs at } } }"""
 ISSUE_CODES = """mutation($input: IssueInvoiceInput!) { issueInvoice(input: $input) {
   __typename ... on StampingFailed { message retryable code pacCode } ... on InvoiceIssued { invoice { id } } } }"""
 
-USER, PASSWORD = "demo@example.com", "demo-password"
+USER, PASSWORD = EMULATOR_USER, EMULATOR_PASSWORD
 TIMEOUT = 3.0  # PAC_TIMEOUT_SECONDS of these tests; a stalled answer comes after it
 JWT = "test-secret-" + "x" * 40
 ENCRYPTION = "test-encryption-" + "y" * 40
@@ -45,19 +44,13 @@ ENCRYPTION = "test-encryption-" + "y" * 40
 
 @pytest.fixture
 def emulator(tmp_path):
-    state = EmulatorState(tmp_path / "emulator")
-    state.warm()
-    with EmulatorServer("finkok", state) as server:
+    with emulated_pac(tmp_path / "emulator", "finkok") as server:
         yield server
 
 
 @pytest.fixture
 def settings(database_url, tmp_path, emulator) -> Settings:
-    return Settings(
-        env="test", database_url=database_url, var_dir=tmp_path / "var", public_url="http://testserver",
-        jwt_secret=JWT, encryption_secret=ENCRYPTION, pdf_workers=1,
-        pac="finkok", pac_url=emulator.url, pac_username=USER, pac_password=PASSWORD, pac_timeout_seconds=TIMEOUT,
-    )
+    return pac_settings(database_url, tmp_path, emulator, "finkok", TIMEOUT, jwt_secret=JWT, encryption_secret=ENCRYPTION)
 
 
 async def invoice_of(services, uuid: str | None = None) -> InvoiceRow:

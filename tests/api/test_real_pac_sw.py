@@ -10,29 +10,21 @@ from sqlalchemy import select
 from api.settings import Settings
 from persistence.tables import InvoiceRow
 from services.stamping import verify_tfd
-from services.stamping.emulator import EmulatorServer, EmulatorState
 from services.worker.service import run_once
-from tests.helpers import issue, lookup, record
+from tests.helpers import emulated_pac, issue, lookup, pac_settings, record
 
-USER, PASSWORD = "demo@example.com", "demo-password"
 TIMEOUT = 3.0
 
 
 @pytest.fixture
 def emulator(tmp_path):
-    state = EmulatorState(tmp_path / "emulator")
-    state.warm()
-    with EmulatorServer("sw", state) as server:
+    with emulated_pac(tmp_path / "emulator", "sw") as server:
         yield server
 
 
 @pytest.fixture
 def settings(database_url, tmp_path, emulator) -> Settings:
-    return Settings(
-        env="test", database_url=database_url, var_dir=tmp_path / "var", public_url="http://testserver",
-        jwt_secret="test-secret-" + "x" * 40, encryption_secret="test-encryption-" + "y" * 40, pdf_workers=1,
-        pac="sw", pac_url=emulator.url, pac_username=USER, pac_password=PASSWORD, pac_timeout_seconds=TIMEOUT,
-    )
+    return pac_settings(database_url, tmp_path, emulator, "sw", TIMEOUT)
 
 
 async def the_invoice(services) -> InvoiceRow:

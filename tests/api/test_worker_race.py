@@ -15,29 +15,21 @@ from api.app import build_services
 from api.settings import Settings
 from persistence.tables import InvoiceRow, OutboxKind, SaleRow
 from services.outbox import service as outbox
-from services.stamping.emulator import EmulatorServer, EmulatorState
 from services.worker.service import run_once
-from tests.helpers import issue, lookup, record
+from tests.helpers import emulated_pac, issue, lookup, pac_settings, record
 
 TIMEOUT = 3.0
 
 
 @pytest.fixture
 def emulator(tmp_path):
-    state = EmulatorState(tmp_path / "emulator")
-    state.warm()
-    with EmulatorServer("finkok", state) as server:
+    with emulated_pac(tmp_path / "emulator", "finkok") as server:
         yield server
 
 
 @pytest.fixture
 def settings(database_url, tmp_path, emulator) -> Settings:
-    return Settings(
-        env="test", database_url=database_url, var_dir=tmp_path / "var", public_url="http://testserver",
-        jwt_secret="w" * 48, encryption_secret="e" * 48, pdf_workers=1,
-        pac="finkok", pac_url=emulator.url, pac_username="demo@example.com", pac_password="demo-password",
-        pac_timeout_seconds=TIMEOUT,
-    )
+    return pac_settings(database_url, tmp_path, emulator, "finkok", TIMEOUT)
 
 
 def counted(name: str, **labels) -> float:
