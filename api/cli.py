@@ -247,7 +247,7 @@ def _web_concurrency() -> int:
     import os
 
     value = os.environ.get("WEB_CONCURRENCY", "")
-    return int(value) if value.isdigit() and int(value) > 0 else 1
+    return int(value) if value.isascii() and value.isdigit() and int(value) > 0 else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,7 +49,7 @@ def portal_routes(static_dir: Path) -> list[BaseRoute]:
 
     async def page(request: Request) -> Response:
         company = request.path_params.get("company_number")
-        if company is not None and not company.isdigit():
+        if company is not None and not (company.isascii() and company.isdigit()):
             return Response("Not Found", status_code=404, media_type="text/plain")
         return FileResponse(index, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
 

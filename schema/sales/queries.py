@@ -11,6 +11,7 @@ from schema.merchants.queries import current_merchant
 from schema.pagination import page_info, page_or_error, page_size
 from schema.permissions import CanReadSales
 from schema.sales import types as t
+from services.kernel.ids import parse_row_id
 from services.sales import service as sales
 from services.sales.models import SaleStatusValue
 
@@ -36,7 +37,8 @@ class SalesQuery:
     @strawberry.field(permission_classes=[CanReadSales], description="One of the merchant's sales; null when unknown.")
     async def sale(self, info: Info, id: strawberry.ID) -> Optional[t.Sale]:
         merchant = await current_merchant(info)
-        if not id.isdigit() or len(id) > 18:  # not an id this server gave (a bigint has at most 19 digits)
+        sale_id = parse_row_id(str(id))  # "²".isdigit() is True: only ASCII digits name a row
+        if sale_id is None:
             return None
-        found = await sales.get_sale(info.context.services, merchant, int(id))
+        found = await sales.get_sale(info.context.services, merchant, sale_id)
         return t.to_sale(found) if found is not None else None

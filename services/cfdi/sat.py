@@ -216,6 +216,6 @@ def certificate_number(cert: x509.Certificate) -> str:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
         text = ""
-    if len(text) == 20 and text.isdigit():
+    if len(text) == 20 and text.isascii() and text.isdigit():
         return text
     return str(serial)  # not a SAT certificate; never matches a 20-digit NoCertificado

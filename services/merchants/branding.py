@@ -263,7 +263,7 @@ def logo_url(public_url: str, company_number: str, branding: Branding) -> str | 
 
 
 async def get_logo_by_company(uow_factory: UowFactory, company_number: str) -> Logo | None:
-    if not company_number.isdigit() or len(company_number) > 12:
+    if not (company_number.isascii() and company_number.isdigit()) or len(company_number) > 12:
         return None
     async with uow_factory() as uow:
         merchant = await uow.merchants.by_company_number(company_number)

@@ -219,7 +219,7 @@ async def get_merchant(uow_factory: UowFactory, merchant_id: int) -> Merchant | 
 
 
 async def get_by_company_number(uow_factory: UowFactory, company_number: str) -> Merchant | None:
-    if not company_number.isdigit() or len(company_number) > 12:
+    if not (company_number.isascii() and company_number.isdigit()) or len(company_number) > 12:
         return None
     async with uow_factory() as uow:
         row = await uow.merchants.by_company_number(company_number)

@@ -70,7 +70,7 @@ def ticket_qr_png(public_url: str, company_number: str, reference: str, total: s
     lo, hi = PNG_SIZE_RANGE
     pixels = PNG_DEFAULT_SIZE
     if size is not None:
-        pixels = int(size) if size.isdigit() and len(size) <= 5 else -1
+        pixels = int(size) if size.isascii() and size.isdigit() and len(size) <= 5 else -1
         if not lo <= pixels <= hi:
             problems.append(FieldProblem("size", Code.INVALID, f"El tamaño es un número de píxeles entre {lo} y {hi}."))
     if problems:

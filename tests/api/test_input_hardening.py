@@ -144,6 +144,14 @@ async def test_cancel_sale_with_a_malformed_id_is_not_found(merchant, sale_id):
     assert [e["code"] for e in result["errors"]] == ["NOT_FOUND"]
 
 
+@pytest.mark.parametrize("sale_id", ["²", "1" * 26, "-1", "0", "١"])
+async def test_the_sale_query_with_a_malformed_id_is_null(merchant, sale_id):
+    # Found by schemathesis after the console's sale(id) query landed: "²".isdigit() is True.
+    _, client = merchant
+    answer = await client("query($id: ID!) { sale(id: $id) { status } }", {"id": sale_id})
+    assert answer == {"data": {"sale": None}}, answer
+
+
 @pytest.mark.parametrize("mutation,field", [
     ("mutation($id: ID!) { revokeApiKey(id: $id) { __typename ... on InvalidApiKey { errors { code } } } }",
      "revokeApiKey"),
