@@ -291,10 +291,10 @@ def main() -> None:
             e["scale"] = scale(engine, cfg)
     if "pdf" in only:
         results["pdf"] = pdf(cfg)
+    results["loadavg_end"] = _loadavg()
     default_only = ap.get_default("only")
     suffix = "" if args.only == default_only else "-" + args.only.replace(",", "-")
     path = save(f"{results['mode']}{suffix}.json", results)
-    results["loadavg_end"] = _loadavg()
     from bench.report import table
 
     print(table(results))
