@@ -131,14 +131,15 @@ def _loadavg() -> list[float]:
     return [round(x, 2) for x in __import__("os").getloadavg()]
 
 
-def lookup(engine: str, cfg: dict, workers: int) -> dict:
+def lookup(engine: str, cfg: dict, workers: int, redis_url: str | None = None) -> dict:
     """GraphQL `ticket` beside its floors, one server, interleaved; then the portal page and
     a stored PDF beside the same server's static files."""
     url = main_url(engine)
     m = seed.prepare(url)
     seed.bulk_sales(url, m["id"], "LK-", 2000, log=log)
-    out: dict = {"workers": workers, "loadavg_before": _loadavg()}
-    with Server(url, log=DATA / f"server-{engine}.log", workers=workers) as server:
+    out: dict = {"workers": workers, "loadavg_before": _loadavg(), "throttle": "redis" if redis_url else "database"}
+    env = {"REDIS_URL": redis_url} if redis_url else None
+    with Server(url, log=DATA / f"server-{engine}.log", workers=workers, env=env) as server:
         base, company = server.base, m["company_number"]
         refs = [f"LK-{i:07d}" for i in range(2000)]
         body = lambda r: {"c": company, "r": r, "t": "1160.00"}  # noqa: E731
@@ -270,6 +271,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2,
                     help="uvicorn workers for lookup and issuance (issue 16's targets: `serve --workers 2`); "
                          "the memory phase always runs one worker, so its figure is per worker")
+    ap.add_argument("--lookup-redis", default=None, metavar="REDIS_URL",
+                    help="run the lookup phase a second time with the throttle counters in this Redis")
     args = ap.parse_args()
     cfg = FULL if args.full else QUICK
     only = set(args.only.split(","))
@@ -283,6 +286,8 @@ def main() -> None:
         e = results["engines"][engine] = {}
         if "lookup" in only:
             e["lookup"] = lookup(engine, cfg, args.workers)
+            if args.lookup_redis:
+                e["lookup_redis"] = lookup(engine, cfg, args.workers, args.lookup_redis)
         if "issue" in only:
             e["issue"] = issue(engine, cfg, args.workers)
         if "memory" in only and cfg["memory"]:
