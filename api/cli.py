@@ -244,10 +244,14 @@ def _worker(args) -> int:
 
 
 def _web_concurrency() -> int:
+    """WEB_CONCURRENCY, else the CPUs this process may use (issue 16: one process is
+    GIL-bound and leaves the other cores idle; each worker keeps its own pools)."""
     import os
 
     value = os.environ.get("WEB_CONCURRENCY", "")
-    return int(value) if value.isascii() and value.isdigit() and int(value) > 0 else 1
+    if value.isascii() and value.isdigit() and int(value) > 0:
+        return int(value)
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -260,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=_web_concurrency(),
-                       help="processes (default: WEB_CONCURRENCY, else 1)")
+                       help="processes (default: WEB_CONCURRENCY, else the number of CPUs)")
     serve.add_argument("--demo", action="store_true", help="seed the demo merchant and sales first")
     serve.add_argument("--migrate", action="store_true", help="migrate first on PostgreSQL too")
     serve.set_defaults(func=_serve)

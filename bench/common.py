@@ -17,6 +17,7 @@ VAR = DATA / "var"  # dev secrets shared by seeding and the servers, sandbox PAC
 RESULTS = BENCH / "results"
 PY = sys.executable
 PG_BASE = os.environ.get("BENCH_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432")
+PG_PREFIX = os.environ.get("BENCH_DB_PREFIX", "autofactura_bench")  # PostgreSQL database names start with it
 
 # SAT's test customer (persona física) used for every invoice.
 CUSTOMER = {"rfc": "CACX7605101P8", "legalName": "XOCHILT CASAS CHAVEZ", "zipCode": "36257",
@@ -47,11 +48,11 @@ def pg_url(dbname: str) -> str:
 
 def main_url(engine: str) -> str:
     """The database issuance, lookup and memory run against."""
-    return sqlite_url("bench.db") if engine == "sqlite" else pg_url("autofactura_bench")
+    return sqlite_url("bench.db") if engine == "sqlite" else pg_url(PG_PREFIX)
 
 
 def scale_url(engine: str, count: int) -> str:
-    return sqlite_url(f"scale-{count}.db") if engine == "sqlite" else pg_url(f"autofactura_bench_scale_{count}")
+    return sqlite_url(f"scale-{count}.db") if engine == "sqlite" else pg_url(f"{PG_PREFIX}_scale_{count}")
 
 
 def server_env(database_url: str) -> dict[str, str]:
@@ -59,6 +60,8 @@ def server_env(database_url: str) -> dict[str, str]:
     env.update({
         "DATABASE_URL": database_url, "VAR_DIR": str(VAR), "ENV": "development",
         "PUBLIC_URL": "http://127.0.0.1", "TICKET_TOKEN_MINUTES": "600", "PYTHONUNBUFFERED": "1",
+        # bench/load.py gives each connection its own client address (X-Forwarded-For).
+        "FORWARDED_ALLOW_IPS": "127.0.0.1",
     })
     env.pop("REDIS_URL", None)
     return env

@@ -27,9 +27,9 @@ from bench import seed
 from bench.common import (CUSTOMER, ISSUE_Q, LOGIN_Q, PY, ROOT, SALES_Q, TICKET_Q, DATA, Server, main_url,
                           save, scale_url)
 
-QUICK = dict(lookup_s=6, issue_c1=40, issue_c32=400, memory=[], scale=[10_000, 100_000], scale_n=200,
+QUICK = dict(lookup_s=6, pages_s=3, issue_c1=40, issue_c32=300, memory=[], scale=[10_000, 100_000], scale_n=200,
              pdf_runs=2, cfdi_n=100)
-FULL = dict(lookup_s=15, issue_c1=200, issue_c32=2000, memory=[1000, 2000, 5000, 10_000],
+FULL = dict(lookup_s=15, pages_s=6, issue_c1=200, issue_c32=2000, memory=[1000, 2000, 5000, 10_000],
             scale=[10_000, 1_000_000], scale_n=1000, pdf_runs=5, cfdi_n=300)
 
 
@@ -59,13 +59,15 @@ def gql(query: str, variables: dict, token: str | None = None) -> dict:
 async def _tokens(base: str, company: str, refs: list[str]) -> list[str]:
     sem = asyncio.Semaphore(16)
     async with httpx.AsyncClient(base_url=base, timeout=120) as client:
-        async def one(ref):
+        async def one(i, ref):
             async with sem:
-                r = await client.post("/graphql", json={"query": TICKET_Q, "variables": {"companyNumber": company, "reference": ref, "total": "1160.00"}})
+                # One client address per ticket (the server trusts X-Forwarded-For from 127.0.0.1).
+                r = await client.post("/graphql", json={"query": TICKET_Q, "variables": {"companyNumber": company, "reference": ref, "total": "1160.00"}},
+                                      headers={"X-Forwarded-For": f"10.200.{i // 250 % 250}.{i % 250 + 1}"})
                 t = r.json()["data"]["ticket"]
                 assert t["__typename"] == "InvoiceableTicket", t
                 return t["ticketToken"]
-        return await asyncio.gather(*(one(r) for r in refs))
+        return await asyncio.gather(*(one(i, r) for i, r in enumerate(refs)))
 
 
 def _login(base: str, m: dict) -> str:
@@ -77,55 +79,153 @@ def _summary(r: dict) -> dict:
     return {k: r[k] for k in ("count", "rps", "p50_ms", "p99_ms", "errors", "kinds", "concurrency", "seconds")}
 
 
-def lookup_and_issue(engine: str, cfg: dict, only: set[str], workers: int = 1) -> dict:
+class PacEmulator:
+    """`autofactura pac emulate --kind finkok --port 0` in its own process: the PAC's work
+    (XSD, seal check, TFD signature) is not in our figure, as with a real PAC."""
+
+    def __enter__(self) -> "PacEmulator":
+        out = open(DATA / "pac-emulator.log", "ab")
+        self.proc = subprocess.Popen([PY, "-m", "api.cli", "pac", "emulate", "--kind", "finkok", "--port", "0",
+                                      "--state-dir", str(DATA / "pac-emulator")],
+                                     cwd=ROOT, stdout=subprocess.PIPE, stderr=out, text=True)
+        line = self.proc.stdout.readline()
+        self.url = line.split("PAC_URL=")[1].strip()
+        self.env = {"PAC": "finkok", "PAC_URL": self.url, "PAC_USERNAME": "demo@example.com",
+                    "PAC_PASSWORD": "demo-password"}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def _merge(parts: list[dict]) -> dict:
+    """Rounds of one subject, interleaved with the others': summed counts and seconds; p50 the
+    median of the rounds', p99 the worst round's (conservative)."""
+    count = sum(p["count"] for p in parts)
+    seconds = sum(p["seconds"] for p in parts)
+    kinds: dict = {}
+    errors: dict = {}
+    for p in parts:
+        for k, v in p["kinds"].items():
+            kinds[k] = kinds.get(k, 0) + v
+        for k, v in p["errors"].items():
+            errors[k] = errors.get(k, 0) + v
+    p50 = sorted(p["p50_ms"] for p in parts)[len(parts) // 2]
+    ttfb = sorted(p.get("ttfb_p50_ms") or 0 for p in parts)[len(parts) // 2]
+    return {"count": count, "seconds": seconds, "rps": count / seconds if seconds else 0.0, "p50_ms": p50,
+            "p99_ms": max(p["p99_ms"] for p in parts), "ttfb_p50_ms": ttfb, "errors": errors, "kinds": kinds,
+            "concurrency": parts[0]["concurrency"], "rounds": len(parts)}
+
+
+def interleaved(base: str, subjects: dict[str, list[dict]], concurrency: int, seconds: float, rounds: int = 3) -> dict:
+    """Each subject for seconds/rounds, round-robin, so the shared machine's load falls on all alike."""
+    parts: dict[str, list] = {k: [] for k in subjects}
+    for _ in range(rounds):
+        for name, reqs in subjects.items():
+            parts[name].append(load(base, reqs, concurrency, duration=seconds / rounds))
+    return {name: _merge(p) for name, p in parts.items()}
+
+
+def _loadavg() -> list[float]:
+    return [round(x, 2) for x in __import__("os").getloadavg()]
+
+
+def lookup(engine: str, cfg: dict, workers: int, redis_url: str | None = None) -> dict:
+    """GraphQL `ticket` beside its floors, one server, interleaved; then the portal page and
+    a stored PDF beside the same server's static files."""
     url = main_url(engine)
     m = seed.prepare(url)
     seed.bulk_sales(url, m["id"], "LK-", 2000, log=log)
-    out: dict = {}
-    n_issue = cfg["issue_c1"] + cfg["issue_c32"]
-    extra = max(cfg["memory"] or [0]) - n_issue if "memory" in only and cfg["memory"] else 0
-    prefix = f"I{int(time.time())}-"
-    if "issue" in only:
-        out["seed_issue"] = seed.bulk_sales(url, m["id"], prefix, n_issue + max(0, extra), log=log)
-    with Server(url, log=DATA / f"server-{engine}.log", workers=workers) as server:
+    out: dict = {"workers": workers, "loadavg_before": _loadavg(), "throttle": "redis" if redis_url else "database"}
+    env = {"REDIS_URL": redis_url} if redis_url else None
+    with Server(url, log=DATA / f"server-{engine}.log", workers=workers, env=env) as server:
         base, company = server.base, m["company_number"]
         refs = [f"LK-{i:07d}" for i in range(2000)]
-        g_reqs = [gql(TICKET_Q, {"companyNumber": company, "reference": r, "total": "1160.00"}) for r in refs]
-        b_reqs = [{"path": "/bench/ticket", "body": {"c": company, "r": r, "t": "1160.00"}} for r in refs]
-        load(base, g_reqs[:300], 8, once=True)  # warm-up: caches, pools, first queries
-        load(base, b_reqs[:300], 8, once=True)
+        body = lambda r: {"c": company, "r": r, "t": "1160.00"}  # noqa: E731
+        subjects = {
+            "graphql": [gql(TICKET_Q, {"companyNumber": company, "reference": r, "total": "1160.00"}) for r in refs],
+            "orm_route": [{"path": "/bench/ticket", "body": body(r)} for r in refs],
+            "raw_floor": [{"path": "/bench/raw-ticket", "body": body(r)} for r in refs],
+            "plain_json": [{"path": "/bench/json", "body": body(r)} for r in refs],
+        }
+        for reqs in subjects.values():
+            load(base, reqs[:300], 8, once=True)  # warm-up: caches, pools, first queries
         out["memory_start"] = server.memory()
-        if "lookup" in only:
-            log(f"[{engine}] lookup, concurrency 64")
-            out["lookup_graphql"] = _summary(load(base, g_reqs, 64, duration=cfg["lookup_s"]))
-            out["lookup_bare"] = _summary(load(base, b_reqs, 64, duration=cfg["lookup_s"]))
-        if "issue" in only:
-            issued = 0
-            plan = [("issue_c1", 1, cfg["issue_c1"]), ("issue_c32", 32, cfg["issue_c32"])]
-            for name, conc, n in plan:
-                refs_i = [f"{prefix}{i:07d}" for i in range(issued, issued + n)]
-                log(f"[{engine}] {n} ticket tokens, then issuing at concurrency {conc}")
-                tokens = asyncio.run(_tokens(base, company, refs_i))
-                reqs = [gql(ISSUE_Q, {"input": {"customer": CUSTOMER}}, t) for t in tokens]
-                out[name] = _summary(load(base, reqs, conc, once=True))
-                issued += n
-            out["memory_after_issue"] = {"issued": issued, **server.memory()}
-            if "memory" in only and cfg["memory"]:
-                marks = []
-                for mark in cfg["memory"]:
-                    if mark <= issued:
-                        continue
-                    refs_i = [f"{prefix}{i:07d}" for i in range(issued, mark)]
-                    log(f"[{engine}] memory: issuing up to {mark}")
-                    tokens = asyncio.run(_tokens(base, company, refs_i))
-                    r = load(base, [gql(ISSUE_Q, {"input": {"customer": CUSTOMER}}, t) for t in tokens], 32, once=True)
-                    issued = mark
-                    marks.append({"issued": mark, "rps": r["rps"], "p99_ms": r["p99_ms"],
-                                  "ok": r["kinds"].get("InvoiceIssued", 0), **server.memory()})
-                    log(f"   {marks[-1]}")
-                out["memory_marks"] = marks
+        log(f"[{engine}] lookup, concurrency 64, interleaved: GraphQL, ORM route, raw-driver floor, plain JSON")
+        out["lookup"] = interleaved(base, subjects, 64, cfg["lookup_s"])
         out["memory_end"] = server.memory()
+    out["loadavg_after"] = _loadavg()
     return out
+
+
+def issue(engine: str, cfg: dict, workers: int) -> dict:
+    url = main_url(engine)
+    m = seed.prepare(url)
+    n_issue = cfg["issue_c1"] + cfg["issue_c32"] + 1
+    prefix = f"I{int(time.time())}-"
+    out: dict = {"workers": workers, "loadavg_before": _loadavg()}
+    out["seed_issue"] = seed.bulk_sales(url, m["id"], prefix, n_issue, log=log)
+    with PacEmulator() as pac, Server(url, log=DATA / f"server-issue-{engine}.log", workers=workers, env=pac.env) as server:
+        base, company = server.base, m["company_number"]
+        out["pac"] = "finkok emulator, own process"
+        issued = 0
+        for name, conc, n in [("issue_c1", 1, cfg["issue_c1"]), ("issue_c32", 32, cfg["issue_c32"])]:
+            refs_i = [f"{prefix}{i:07d}" for i in range(issued, issued + n)]
+            log(f"[{engine}] {n} ticket tokens, then issuing at concurrency {conc} ({workers} workers)")
+            tokens = asyncio.run(_tokens(base, company, refs_i))
+            reqs = [gql(ISSUE_Q, {"input": {"customer": CUSTOMER}}, t) for t in tokens]
+            out[name] = _summary(load(base, reqs, conc, once=True))
+            issued += n
+        # One more invoice: its stored PDF and the portal page against static files of the same size.
+        token = asyncio.run(_tokens(base, company, [f"{prefix}{issued:07d}"]))[0]
+        r = httpx.post(base + "/graphql", json={"query": ISSUE_Q, "variables": {"input": {"customer": CUSTOMER}}},
+                       headers={"Authorization": f"Bearer {token}"}, timeout=120).json()
+        pdf_url = r["data"]["issueInvoice"]["invoice"]["pdfUrl"]
+        pdf_path = pdf_url[pdf_url.index("/downloads/"):]
+        pdf = httpx.get(base + pdf_path, timeout=120)  # renders and stores it
+        assert pdf.status_code == 200, pdf.text[:200]
+        floor_dir = DATA / "static-floor"
+        floor_dir.mkdir(parents=True, exist_ok=True)
+        (floor_dir / "invoice.pdf").write_bytes(pdf.content)
+        page = httpx.get(base + "/" + company, timeout=60)
+        (floor_dir / "index.html").write_bytes(page.content)
+        get = lambda p: [{"path": p, "method": "GET"}]  # noqa: E731
+        subjects = {"portal_page": get("/" + company), "static_page": get("/bench/static/index.html"),
+                    "pdf_download": get(pdf_path), "static_pdf": get("/bench/static/invoice.pdf")}
+        for reqs in subjects.values():
+            load(base, reqs * 50, 4, once=True)
+        log(f"[{engine}] portal page and stored PDF vs static files, concurrency 8, interleaved")
+        out["pages"] = interleaved(base, subjects, 8, cfg["pages_s"])
+        out["pdf_bytes"] = len(pdf.content)
+        out["memory_after_issue"] = {"issued": issued + 1, **server.memory()}
+    out["loadavg_after"] = _loadavg()
+    return out
+
+
+def memory(engine: str, cfg: dict) -> dict:
+    """Peak RSS per worker process after N issued invoices (one worker, so the process measured is the worker)."""
+    url = main_url(engine)
+    m = seed.prepare(url)
+    top = max(cfg["memory"])
+    prefix = f"M{int(time.time())}-"
+    seed.bulk_sales(url, m["id"], prefix, top, log=log)
+    marks = []
+    with PacEmulator() as pac, Server(url, log=DATA / f"server-mem-{engine}.log", workers=1, env=pac.env) as server:
+        base, company = server.base, m["company_number"]
+        load(base, [gql(TICKET_Q, {"companyNumber": company, "reference": "LK-0000001", "total": "1160.00"})] * 100, 4, once=True)
+        start = server.memory()
+        issued = 0
+        for mark in cfg["memory"]:
+            refs_i = [f"{prefix}{i:07d}" for i in range(issued, mark)]
+            log(f"[{engine}] memory: issuing up to {mark}")
+            tokens = asyncio.run(_tokens(base, company, refs_i))
+            r = load(base, [gql(ISSUE_Q, {"input": {"customer": CUSTOMER}}, t) for t in tokens], 32, once=True)
+            issued = mark
+            marks.append({"issued": mark, "rps": r["rps"], "p99_ms": r["p99_ms"],
+                          "ok": r["kinds"].get("InvoiceIssued", 0), **server.memory()})
+            log(f"   {marks[-1]}")
+    return {"start": start, "marks": marks}
 
 
 def scale(engine: str, cfg: dict) -> dict:
@@ -168,25 +268,35 @@ def main() -> None:
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--engines", default="sqlite,postgresql")
     ap.add_argument("--only", default="cfdi,lookup,issue,memory,scale,pdf")
-    ap.add_argument("--workers", type=int, default=1,
-                    help="uvicorn workers (memory figures then cover the supervisor only)")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="uvicorn workers for lookup and issuance (issue 16's targets: `serve --workers 2`); "
+                         "the memory phase always runs one worker, so its figure is per worker")
+    ap.add_argument("--lookup-redis", default=None, metavar="REDIS_URL",
+                    help="run the lookup phase a second time with the throttle counters in this Redis")
     args = ap.parse_args()
     cfg = FULL if args.full else QUICK
     only = set(args.only.split(","))
     engines = ["pg" if e.startswith("p") else "sqlite" for e in args.engines.split(",")]
     DATA.mkdir(parents=True, exist_ok=True)
-    results: dict = {"mode": ("full" if args.full else "quick") + (f"-workers{args.workers}" if args.workers > 1 else ""), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-                     "config": cfg, "engines": {}}
+    results: dict = {"mode": ("full" if args.full else "quick") + (f"-workers{args.workers}" if args.workers != 2 else ""),
+                     "started": time.strftime("%Y-%m-%d %H:%M:%S"), "config": cfg, "engines": {}, "loadavg_start": _loadavg()}
     if "cfdi" in only or "issue" in only:
         results["cfdi"] = cfdi(cfg)
     for engine in engines:
         e = results["engines"][engine] = {}
-        if only & {"lookup", "issue", "memory"}:
-            e.update(lookup_and_issue(engine, cfg, only, args.workers))
+        if "lookup" in only:
+            e["lookup"] = lookup(engine, cfg, args.workers)
+            if args.lookup_redis:
+                e["lookup_redis"] = lookup(engine, cfg, args.workers, args.lookup_redis)
+        if "issue" in only:
+            e["issue"] = issue(engine, cfg, args.workers)
+        if "memory" in only and cfg["memory"]:
+            e["memory"] = memory(engine, cfg)
         if "scale" in only:
             e["scale"] = scale(engine, cfg)
     if "pdf" in only:
         results["pdf"] = pdf(cfg)
+    results["loadavg_end"] = _loadavg()
     default_only = ap.get_default("only")
     suffix = "" if args.only == default_only else "-" + args.only.replace(",", "-")
     path = save(f"{results['mode']}{suffix}.json", results)

@@ -1,12 +1,26 @@
 """Engines and session factories for SQLite (embedded default) and PostgreSQL."""
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
 WRITE_OPTION = "autofactura_write"
+# Each statement its own transaction (UnitOfWork(autocommit=True)). On SQLite the driver
+# already runs with isolation_level None, so skipping our BEGIN is all it takes (SQLAlchemy's
+# own AUTOCOMMIT would set the driver's isolation_level to "" when the connection goes back
+# to the pool, and the driver would then begin transactions itself).
+AUTOCOMMIT_OPTION = "autofactura_autocommit"
+
+
+def autocommit_options(engine: AsyncEngine) -> dict:
+    if engine.dialect.name == "sqlite":
+        return {AUTOCOMMIT_OPTION: True}
+    return {"isolation_level": "AUTOCOMMIT"}
 
 
 def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -33,12 +47,46 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
             # A writing unit of work takes the write lock at BEGIN, so a read-then-write
             # transaction never fails with "database is locked" when it upgrades;
             # SQLite serialises writers anyway. Readers begin deferred and run in parallel.
-            immediate = conn.get_execution_options().get(WRITE_OPTION)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            options = conn.get_execution_options()
+            if options.get(AUTOCOMMIT_OPTION):
+                return  # each statement its own transaction (UnitOfWork(autocommit=True))
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION) else "BEGIN")
 
         return engine
-    return create_async_engine(database_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                               hide_parameters=True)
+    engine = create_async_engine(database_url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection used this recently is trusted without a ping.
+IDLE_PING_SECONDS = 10.0
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """pool_pre_ping, only for connections idle more than IDLE_PING_SECONDS.
+
+    SQLAlchemy's pool_pre_ping pings on every checkout, and asyncpg's ping is three round
+    trips (BEGIN, ``;``, ROLLBACK): 9 of the 14 round trips of a ticket lookup (issue 16,
+    BENCHMARKS.md). A connection that answered a moment ago is taken as is; one that sat
+    in the pool longer (the server restarted, a proxy dropped it) is pinged, and a failed
+    ping makes the pool discard it and connect anew (DisconnectionError: the pool retries),
+    so a restart still costs no request an error."""
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _checked_in(dbapi_conn, record):  # pragma: no cover - trivial
+        record.info["af_checked_in"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checkout(dbapi_conn, record, proxy):
+        since = record.info.get("af_checked_in")
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return  # new (just connected) or used a moment ago
+        try:
+            dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError(f"stale pooled connection: {type(exc).__name__}") from exc
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.db import WRITE_OPTION
+from persistence.db import WRITE_OPTION, autocommit_options
 from persistence.repositories import (
     ApiKeyRepository,
     BrandingRepository,
@@ -31,13 +31,21 @@ from persistence.repositories import (
 
 
 class UnitOfWork:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, write: bool = False) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, write: bool = False,
+                 autocommit: bool = False) -> None:
         self._sessions = sessions
         self._write = write
+        self._autocommit = autocommit
 
     async def __aenter__(self) -> "UnitOfWork":
         self.session = self._sessions()
-        if self._write:
+        if self._autocommit:
+            # Each statement is its own transaction, committed by the database as it ends:
+            # for one atomic statement (the throttle's upsert ... RETURNING) whose row lock
+            # must not wait for this process's event loop to send a COMMIT (issue 16: under
+            # load that wait serialised every lookup of a company behind its counter row).
+            await self.session.connection(execution_options=autocommit_options(self.session.bind))
+        elif self._write:
             await self.session.connection(execution_options={WRITE_OPTION: True})
         self.counters = CounterRepository(self.session)
         self.merchants = MerchantRepository(self.session)
@@ -74,7 +82,9 @@ UowFactory = Callable[..., UnitOfWork]
 
 
 def uow_factory(sessions: async_sessionmaker[AsyncSession]) -> UowFactory:
-    def make(*, write: bool = False) -> UnitOfWork:
-        return UnitOfWork(sessions, write=write)
+    def make(*, write: bool = False, autocommit: bool = False) -> UnitOfWork:
+        """``autocommit``: every statement commits as it ends (single-statement writes
+        only; ``commit()`` is then a no-op)."""
+        return UnitOfWork(sessions, write=write, autocommit=autocommit)
 
     return make

@@ -149,9 +149,11 @@ class DatabaseThrottle:
         self.window = limits.window
 
     async def hit(self, keys: Sequence[str], now: datetime) -> list[Hit]:
-        async with self.uow_factory(write=True) as uow:
+        # One atomic statement, committed by the database as it ends: the counter rows are
+        # locked only while it runs, not until this process gets round to a COMMIT (under
+        # load, that wait serialised every lookup of a company behind its counter).
+        async with self.uow_factory(autocommit=True) as uow:
             rows = await uow.throttle.hit(keys, now, self.window)
-            await uow.commit()
         # Clamped: a concurrent attempt that read the clock later may have opened the window.
         window = math.ceil(self.window.total_seconds())
         return [Hit(k, count, min(window, max(0, math.ceil((start + self.window - now).total_seconds()))))
@@ -159,9 +161,8 @@ class DatabaseThrottle:
 
     async def refund(self, keys: Sequence[str], now: datetime) -> None:
         if keys:
-            async with self.uow_factory(write=True) as uow:
+            async with self.uow_factory(autocommit=True) as uow:  # one statement, as hit()
                 await uow.throttle.refund(keys)
-                await uow.commit()
 
 
 # KEYS: the counters; ARGV[1]: the window in milliseconds. INCR and the expiry in one
