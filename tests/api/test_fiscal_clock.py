@@ -27,6 +27,12 @@ NS = {"cfdi": "http://www.sat.gob.mx/cfd/4"}
 SETTINGS = operation("UpdateSelfInvoicingSettings")  # $input
 NEXT = operation("NextGlobalInvoice")
 ZONE = catalogs.time_zone_for("22000")  # the merchant fixture's LugarExpedicion (Tijuana)
+
+
+def local_noon(days_ago: int) -> datetime:
+    """Noon in the merchant's zone `days_ago` days back: sales a few minutes or an hour
+    apart from it stay in one daily period whatever time the suite runs."""
+    return (datetime.now(ZONE) - timedelta(days=days_ago)).replace(hour=12, minute=0, second=0, microsecond=0)
 DAYS_AGO = (0.3, 1.2, 2.5, 6, 9, 15.5, 17, 33, 40, 64, 70)  # sold this long before now (several inside 30 days)
 PERIODS = {"01": "DAILY", "02": "WEEKLY", "03": "FORTNIGHTLY", "04": "MONTHLY", "05": "BIMONTHLY"}
 
@@ -71,6 +77,10 @@ async def test_every_sale_ends_in_exactly_one_cfdi(periodicity, services, gql, m
     now = datetime.now(UTC)
     for i, days in enumerate(DAYS_AGO):
         await record(client, f"S-{i}", soldAt=(now - timedelta(days=days)).isoformat())
+    # And one in the running period whatever the hour (0.3 days ago is yesterday in the
+    # first hours of a merchant's day), so the last sweep below has a period to close.
+    running = period_containing(periodicity, now, ZONE)
+    await record(client, "S-NOW", soldAt=max(running.start, now - timedelta(minutes=1)).isoformat())
     # One customer self-invoices a ticket inside its deadline before the clock runs.
     mine = await lookup(gql, row, "S-3")
     assert (await issue(gql, mine["ticketToken"]))["__typename"] == "InvoiceIssued"
@@ -140,7 +150,7 @@ async def test_a_large_period_is_split_into_parts(services, merchant):
     row, client = merchant
     await set_periodicity(client, "01")
     services.global_invoice_max_concepts = 3  # each of these tickets is one Concepto
-    day = datetime.now(UTC) - timedelta(days=2)
+    day = local_noon(days_ago=2)  # noon: the 7 minutes never straddle the merchant's midnight
     for i in range(7):
         await record(client, f"P-{i}", soldAt=(day + timedelta(minutes=i)).isoformat())
     sweep = await worker.run_once(services, now=datetime.now(UTC))
@@ -157,10 +167,11 @@ async def test_next_global_invoice_shows_the_clock(services, merchant):
     row, client = merchant
     await set_periodicity(client, "02")
     now = datetime.now(UTC)
-    await record(client, "N-1", soldAt=(now - timedelta(days=20)).isoformat())
-    await record(client, "N-2", soldAt=(now - timedelta(days=20, hours=1)).isoformat())
+    sold = local_noon(days_ago=20)  # both sales on one local day, so in one fortnight
+    await record(client, "N-1", soldAt=sold.isoformat())
+    await record(client, "N-2", soldAt=(sold - timedelta(hours=1)).isoformat())
     overdue = (await client(NEXT))["data"]["nextGlobalInvoice"]
-    period = period_containing("02", now - timedelta(days=20), ZONE)
+    period = period_containing("02", sold, ZONE)
     assert (overdue["periodicity"], overdue["saleCount"], overdue["total"], overdue["overdue"]) == ("02", 2, "2320.00", True)
     assert datetime.fromisoformat(overdue["periodStart"]) == period.start
     assert datetime.fromisoformat(overdue["dueAt"]) == period.end

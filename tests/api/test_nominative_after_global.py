@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from api.settings import Settings
 from persistence.tables import GlobalInvoiceRow, InvoiceRow, SaleRow
+from services import catalogs
 from services.stamping.emulator import EmulatorServer, EmulatorState
 from services.worker import service as worker
 from tests.helpers import issue, lookup, operation, record
@@ -61,7 +62,10 @@ async def a_global_of(services, client, references: list[str], days_ago: int = 1
     """A past day's daily global holding these tickets (by default inside their 30-day deadline)."""
     out = (await client(SETTINGS, {"input": {"globalInvoicePeriodicity": "DAILY"}}))["data"]
     assert out["updateSelfInvoicingSettings"]["globalInvoicePeriodicity"] == "DAILY"
-    yesterday = datetime.now(UTC) - timedelta(days=days_ago)
+    # Noon in the merchant's zone (Tijuana, the fixture's CP 22000): the tickets, a minute
+    # apart, stay in one daily period whatever time the suite runs.
+    zone = catalogs.time_zone_for("22000")
+    yesterday = (datetime.now(zone) - timedelta(days=days_ago)).replace(hour=12, minute=0, second=0, microsecond=0)
     for i, reference in enumerate(references):
         unit = f"{100 + 10 * i}.00"
         await record(client, reference, soldAt=(yesterday + timedelta(minutes=i)).isoformat(),
