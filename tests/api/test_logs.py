@@ -138,7 +138,11 @@ def test_serve_writes_json_lines_with_request_ids_and_no_tokens(tmp_path):
     line of a download carries its request id and not its token."""
     env = {**os.environ, "ENV": "development", "LOG_FORMAT": "json", "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
            "VAR_DIR": str(tmp_path / "var"), "JWT_SECRET": "j" * 48, "ENCRYPTION_SECRET": "k" * 48,
-           "PDF_WORKERS": "1", "PYTHONUNBUFFERED": "1"}
+           "PDF_WORKERS": "1", "PYTHONUNBUFFERED": "1",
+           # One process: it logs "running on" once it listens. With --workers N (the CPU
+           # count by default) the parent logs it before any worker accepts; the log format
+           # of N workers is test_metrics' `serve --workers 2` case.
+           "WEB_CONCURRENCY": "1"}
     stderr = (tmp_path / "stderr.log").open("w+")
     server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", "0"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
