@@ -34,7 +34,6 @@ compare-and-set on the invoice's status, so two concurrent cancellations move th
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from dataclasses import dataclass
@@ -44,11 +43,10 @@ from persistence.tables import DocumentStatus, InvoiceRow, MerchantRow, OutboxKi
 from persistence.uow import UnitOfWork
 from services import catalogs
 from services.cancellation.rules import needs_acceptance
-from services.cfdi.satcfdi_adapter import signed_cancellation
+from services.cancellation.signing import signed_request
 from services.invoicing import documents, issuing
 from services.invoicing.views import InvoiceView, invoice_view
 from services.kernel.money import from_cents
-from services.merchants.service import csd_material
 from services.outbox import service as outbox
 from services.stamping import audit
 from services.kernel.codes import CancellationErrorCode as Code
@@ -168,18 +166,11 @@ async def cancel_invoice(
             ),))
 
     now = datetime.now(UTC) if now is None else now
-    signed = None
-    if not services.pac.is_sandbox:
-        # SAT's Cancelacion signed with the merchant's CSD (RSA: off the event loop).
-        csd = csd_material(services.box, merchant)
-        local = now.astimezone(catalogs.time_zone_for(merchant.zip_code)).replace(tzinfo=None)
-        try:
-            signed = await asyncio.to_thread(
-                signed_cancellation, csd.certificate_der, csd.private_key_der, csd.password, invoice.uuid, reason,
-                replacement_uuid, local)
-        except Exception as exc:  # the CSD cannot sign (satcfdi/cryptography errors): nothing was sent
-            log.warning("cannot sign the cancellation of %s: %r", invoice.public_id, exc)
-            return CancellationFailed(CSD_CANNOT_SIGN, False, PacErrorCode.CSD_CANNOT_SIGN)
+    try:
+        signed = await signed_request(services, merchant, invoice.uuid, reason, replacement_uuid, now)
+    except Exception as exc:  # the CSD cannot sign (satcfdi/cryptography errors): nothing was sent
+        log.warning("cannot sign the cancellation of %s: %r", invoice.public_id, exc)
+        return CancellationFailed(CSD_CANNOT_SIGN, False, PacErrorCode.CSD_CANNOT_SIGN)
     with audit.collect() as calls:
         try:
             # The sandbox needs no signed request (and keeps its older call shape).

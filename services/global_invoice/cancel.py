@@ -12,20 +12,18 @@ answers a repeated request as "previamente cancelado" (202).
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 
 from persistence.tables import DocumentStatus, GlobalInvoiceRow, MerchantRow
 from services import catalogs
 from services.cancellation.rules import needs_acceptance
-from services.cfdi.satcfdi_adapter import signed_cancellation
+from services.cancellation.signing import signed_request
 from services.invoicing import issuing
 from services.invoicing.issuing import StampFailed
 from services.kernel.codes import PacErrorCode
 from services.kernel.container import Services
 from services.kernel.money import from_cents
-from services.merchants.service import csd_material
 from services.stamping import StampingError, audit
 from services.stamping.base import STATUS_CANCELLED, STATUS_REQUESTED
 
@@ -53,18 +51,12 @@ async def cancel_for_nominative(services: Services, merchant: MerchantRow, globa
     waits = needs_acceptance(total=from_cents(row.total_cents), rfc_receptor="XAXX010101000", tipo="I",
                              issued_at=row.issued_at or now, now=now, zone=catalogs.time_zone_for(merchant.zip_code))
     assert not waits, "SAT waits for no acceptance of a CFDI to PUBLICO EN GENERAL"
-    signed = None
-    if not services.pac.is_sandbox:
-        csd = csd_material(services.box, merchant)
-        local = now.astimezone(catalogs.time_zone_for(merchant.zip_code)).replace(tzinfo=None)
-        try:
-            signed = await asyncio.to_thread(
-                signed_cancellation, csd.certificate_der, csd.private_key_der, csd.password, row.uuid,
-                NOMINATIVE_IN_GLOBAL, None, local)
-        except Exception as exc:  # the CSD cannot sign: nothing was sent
-            log.warning("cannot sign the cancellation of global %s: %r", row.public_id, exc)
-            return StampFailed(REJECTED.format(code=PacErrorCode.CSD_CANNOT_SIGN), False,
-                               str(PacErrorCode.CSD_CANNOT_SIGN))
+    try:
+        signed = await signed_request(services, merchant, row.uuid, NOMINATIVE_IN_GLOBAL, None, now)
+    except Exception as exc:  # the CSD cannot sign: nothing was sent
+        log.warning("cannot sign the cancellation of global %s: %r", row.public_id, exc)
+        return StampFailed(REJECTED.format(code=PacErrorCode.CSD_CANNOT_SIGN), False,
+                           str(PacErrorCode.CSD_CANNOT_SIGN))
     with audit.collect() as calls:
         try:
             extra = {"signed_request": signed} if signed is not None else {}

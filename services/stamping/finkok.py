@@ -40,7 +40,7 @@ STAMPED_BEFORE = "307"  # El CFDI contiene un timbre previo
 NOT_STAMPED_BEFORE = "603"  # (stamped) El CFDI no contiene un timbre previo
 SAT_UNAVAILABLE = "708"  # No se pudo conectar al SAT
 #: Finkok's and SAT's common PAC codes that refuse the document itself (README of
-#: ../shared/pac: 301 XML mal formado, 302 sello mal formado, 303 sello no corresponde
+#: Finkok's documented codes: 301 XML mal formado, 302 sello mal formado, 303 sello no corresponde
 #: al emisor, 304 certificado revocado o caduco, 305 Fecha fuera de la vigencia del
 #: certificado, 306 no es un CSD, 401 Fecha fuera de las 72 horas, 705 estructura
 #: inválida, 707 ya contiene un TimbreFiscalDigital).

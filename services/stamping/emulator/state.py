@@ -19,7 +19,7 @@ from ..sandbox import SandboxPac
 PUBLICO_EN_GENERAL = "XAXX010101000"
 ACCEPTANCE_THRESHOLD = Decimal("1000")
 
-# The sandbox's refusals as the PAC codes Finkok and SW answer (../shared/pac README).
+# The sandbox's refusals as the PAC codes Finkok and SW answer (their documented answers).
 PAC_CODES = {
     "CFDI_INVALID": ("705", "XML estructura inválida"),
     "CFDI_SEAL_INVALID": ("302", "Sello mal formado o inválido"),
