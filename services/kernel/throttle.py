@@ -64,6 +64,7 @@ class Throttle(Protocol):
 
     window: timedelta
     limits: Limits
+    in_database: bool  # the counters share the tickets' database (one statement counts and reads)
 
     async def hit(self, keys: Sequence[str], now: datetime) -> list[Hit]:
         """Count one attempt on every key (distinct keys) and return the new counts; each
@@ -124,17 +125,34 @@ async def admit(
     """Count this attempt on every key, then decide from the counts the same step returned."""
     keys = list(dict.fromkeys([*hard, *([burst[0]] if burst else [])]))
     hits = {h.key: h for h in await throttle.hit(keys, now)}
+    admission, refund = decide(hits, hard=hard, burst=burst, solved=solved)
+    if refund:
+        await throttle.refund(refund, now)
+    return admission
+
+
+def decide(
+    hits: dict[str, Hit], *, hard: dict[str, int], burst: tuple[str, int] | None = None, solved: bool = False,
+) -> tuple[Admission, list[str]]:
+    """The decision from the counts with this attempt counted, and the keys whose count
+    must give this attempt back (it was not answered, so it was no guess)."""
+    keys = list(dict.fromkeys([*hard, *([burst[0]] if burst else [])]))
     over = [hits[k] for k, limit in hard.items() if hits[k].count > limit]
     if over:
         # The attempt is not answered: the target's counter does not keep it (the hard
         # counters do, and stay past their limit until the window ends).
-        if burst:
-            await throttle.refund([burst[0]], now)
-        return Refused(max(1, max(h.retry_after for h in over)))
+        return Refused(max(1, max(h.retry_after for h in over))), [burst[0]] if burst else []
     if burst and not solved and hits[burst[0]].count > burst[1]:
-        await throttle.refund(keys, now)  # a challenge sent back is no guess
-        return ChallengeRequired()
-    return Admitted(tuple(keys))
+        return ChallengeRequired(), keys  # a challenge sent back is no guess
+    return Admitted(tuple(keys)), []
+
+
+def hits_from_rows(rows: Sequence[tuple[str, int, datetime]], now: datetime, window: timedelta) -> list[Hit]:
+    """(key, count, window start) rows as Hits; the seconds left are clamped: a concurrent
+    attempt that read the clock later may have opened the window."""
+    seconds = math.ceil(window.total_seconds())
+    return [Hit(k, count, min(seconds, max(0, math.ceil((start + window - now).total_seconds()))))
+            for k, count, start in rows]
 
 
 def wait_message(seconds: int) -> str:
@@ -143,6 +161,10 @@ def wait_message(seconds: int) -> str:
 
 
 class DatabaseThrottle:
+    # The counters live in the database the tickets live in: a ticket lookup counts its
+    # attempt and reads the ticket in one statement (persistence/repositories/tickets.py).
+    in_database = True
+
     def __init__(self, uow_factory: UowFactory, limits: Limits = Limits()) -> None:
         self.uow_factory = uow_factory
         self.limits = limits
@@ -154,10 +176,7 @@ class DatabaseThrottle:
         # load, that wait serialised every lookup of a company behind its counter).
         async with self.uow_factory(autocommit=True) as uow:
             rows = await uow.throttle.hit(keys, now, self.window)
-        # Clamped: a concurrent attempt that read the clock later may have opened the window.
-        window = math.ceil(self.window.total_seconds())
-        return [Hit(k, count, min(window, max(0, math.ceil((start + self.window - now).total_seconds()))))
-                for k, count, start in rows]
+        return hits_from_rows(rows, now, self.window)
 
     async def refund(self, keys: Sequence[str], now: datetime) -> None:
         if keys:
@@ -192,6 +211,8 @@ return 0
 
 class RedisThrottle:
     """The same counters in Redis: one Lua script (INCR, then the expiry of a new key)."""
+
+    in_database = False
 
     def __init__(self, url: str, limits: Limits = Limits(), *, prefix: str = "af:thr:") -> None:
         import redis.asyncio as redis

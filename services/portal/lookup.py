@@ -4,11 +4,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from persistence.repositories.tickets import FoundTicket
 from persistence.tables import DocumentStatus, InvoiceRow
 from services.kernel.container import Services
-from services.kernel.money import cents, from_cents, is_money
+from services.kernel.money import cents, is_money, to_cents
 from services.kernel.security import TICKET
-from services.kernel.throttle import Admitted, ChallengeRequired, Refused, admit, lookup_keys, wait_message
+from services.kernel.throttle import (
+    Admitted, ChallengeRequired, Hit, Refused, admit, decide, hits_from_rows, lookup_keys, wait_message,
+)
 from services.merchants import service as merchants
 from services.merchants.models import Merchant, merchant_from_row
 from services.portal import policy
@@ -72,11 +75,33 @@ async def lookup_ticket(
     # guesses cannot all pass on the same old count. The company's own counter never
     # refuses anybody (an attacker could lock every customer out); past its burst, a
     # solved challenge is the price of each lookup.
-    admission = await admit(
-        services.throttle, now,
-        hard={per_client: limits.per_client, per_client_company: limits.per_client_company},
-        burst=(per_company, limits.company_burst), solved=solved,
-    )
+    hard = {per_client: limits.per_client, per_client_company: limits.per_client_company}
+    burst = (per_company, limits.company_burst)
+    # Not an amount a ticket can have (1e309, 39 digits, 3 decimals, <= 0): it matches no
+    # ticket and is counted like any failed guess, alike for every reference. Comparing
+    # such a total with a found ticket raised (cents() overflows), which told existing
+    # references from unknown ones.
+    total_cents = to_cents(total) if is_money(total) else None
+    key = reference_key(reference)[:200]
+    found: FoundTicket | None
+    if services.throttle.in_database:
+        # One statement reads the ticket and counts the attempt unless the ticket was
+        # found (the right data is no guess): one round trip, nothing to refund (issue 16).
+        found, rows = await services.tickets.counted_ticket(
+            company_number, key, total_cents, list(dict.fromkeys([*hard, per_company])), now, services.throttle.window)
+        hits = {h.key: h for h in hits_from_rows(rows, now, services.throttle.window)}
+        if found is not None:  # decided as if counted, like every attempt
+            hits = {k: Hit(k, h.count + 1, h.retry_after) for k, h in hits.items()}
+        admission, refund = decide(hits, hard=hard, burst=burst, solved=solved)
+        if refund and found is None:
+            await services.throttle.refund(refund, now)
+    else:
+        admission = await admit(services.throttle, now, hard=hard, burst=burst, solved=solved)
+        found = None
+        if isinstance(admission, Admitted):
+            found = await services.tickets.ticket(company_number, key, total_cents)
+            if found is not None:
+                await services.throttle.refund(admission.keys, now)  # the right data is no guess
     match admission:
         case Refused(retry_after=wait):
             return TicketNotFound(wait_message(wait), retry_after_seconds=wait)
@@ -85,21 +110,9 @@ async def lookup_ticket(
                                    CHALLENGE_FAILED_MESSAGE if challenge else CHALLENGE_MESSAGE)
         case Admitted():
             pass
-    if not is_money(total):
-        # Not an amount a ticket can have (1e309, 39 digits, 3 decimals, <= 0): answered
-        # before any read, alike for every reference, and counted like any failed guess.
-        # Comparing such a total with a found ticket raised (cents() overflows), which
-        # told existing references from unknown ones.
-        return TicketNotFound(NOT_FOUND_MESSAGE)
-    async with services.uow_factory(autocommit=True) as uow:
-        # One query by (company number, reference); the total is compared after. Unknown
-        # company, unknown reference and wrong total then share one code path below. One
-        # statement, so no BEGIN/ROLLBACK around it (two round trips fewer, issue 16).
-        found = await uow.sales.ticket_with_invoice(company_number, reference_key(reference)[:200])
-    if found is None or from_cents(found[0].total_cents) != total:
+    if found is None:
         return TicketNotFound(NOT_FOUND_MESSAGE)  # the attempt stays counted: a failed guess
-    await services.throttle.refund(admission.keys, now)  # the right data is no guess
-    sale_row, merchant_row, invoice = found
+    sale_row, merchant_row, invoice = found.sale, found.merchant, found.invoice
     if invoice is not None and invoice.status != DocumentStatus.PENDING:
         return already_invoiced(invoice)
     sale, merchant = sale_from_row(sale_row), merchant_from_row(merchant_row)

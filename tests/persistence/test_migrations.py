@@ -69,3 +69,19 @@ def test_postgresql_round_trip(pg_url):
         _round_trip(PG_URL.rsplit("/", 1)[0] + f"/{name}")
     finally:
         asyncio.run(admin_sql(f"DROP DATABASE IF EXISTS {name}"))
+
+
+@pytest.mark.postgres
+def test_postgresql_throttle_counters_are_unlogged(pg_url):
+    """Migration 0010: the attempt counters write no WAL and wait for no disk (issue 16);
+    the tables that hold what must survive a crash stay logged."""
+    async def persistence() -> dict[str, str]:
+        engine = create_async_engine(pg_url)
+        async with engine.connect() as conn:
+            rows = (await conn.exec_driver_sql(
+                "SELECT relname, relpersistence::text FROM pg_class WHERE relname IN ('throttle', 'sale', 'invoice', 'counter')"
+            )).all()
+        await engine.dispose()
+        return dict(rows)
+
+    assert asyncio.run(persistence()) == {"throttle": "u", "sale": "p", "invoice": "p", "counter": "p"}

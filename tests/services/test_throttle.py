@@ -105,6 +105,33 @@ async def test_a_burst_of_concurrent_failed_lookups_gets_at_most_the_limit(backe
     assert all(0 < a.retry_after_seconds <= 15 * 60 for a in answers if a not in checked)
 
 
+async def test_the_right_ticket_in_a_burst_of_guesses_answers_at_most_the_limit_of_guesses(backend):
+    """A lookup reads the ticket and counts the attempt in one step (one statement on the
+    databases): the right data costs nothing, yet in a burst of concurrent guesses with the
+    right ticket among them exactly the limit of wrong guesses is answered, and the right
+    one only while fewer than the limit of wrong ones came before it."""
+    row = await _merchant_with_sale(backend)  # T-1, 1160.00
+    client = _address()
+    limit = backend.throttle.limits.per_client_company
+    references = [f"GUESS-{i}" for i in range(60)]
+    references.insert(30, "T-1")
+    answers = await asyncio.gather(*(
+        lookup.lookup_ticket(backend, row.company_number, r, Decimal("1160.00"), client) for r in references
+    ))
+    wrong = [a for r, a in zip(references, answers, strict=True) if r != "T-1"]
+    assert len([a for a in wrong if isinstance(a, TicketNotFound) and a.retry_after_seconds is None]) == limit
+    right = answers[30]
+    assert type(right).__name__ in ("Invoiceable", "TicketNotFound")
+    # Once the limit is spent the right data waits too, and it is not answered later in the window.
+    again = await lookup.lookup_ticket(backend, row.company_number, "T-1", Decimal("1160.00"), client)
+    assert isinstance(again, TicketNotFound) and again.retry_after_seconds
+    # From another address the same ticket is found, and finding it costs that address nothing.
+    other = _address()
+    for _ in range(limit + 5):
+        found = await lookup.lookup_ticket(backend, row.company_number, "T-1", Decimal("1160.00"), other)
+        assert type(found).__name__ == "Invoiceable"
+
+
 async def test_a_burst_of_concurrent_wrong_passwords_checks_at_most_the_limit(backend):
     row = await make_merchant(backend, f"{uuid.uuid4().hex[:10]}@example.com")
     client = _address()

@@ -1,0 +1,172 @@
+"""The portal's ticket lookup on the database driver: one statement, no ORM (issue 16).
+
+The lookup is the one query anybody on the internet can make, and the hottest: profiled
+under load it spent more time in SQLAlchemy's session, its statement compiler (a
+multi-row upsert is compiled anew on every call) and greenlet hops than in everything
+else. Here it is plain SQL sent through the pool's own driver connection (asyncpg or
+aiosqlite), the way cosmicpython's read views are plain SQL, and every value goes
+through the column type's own bind and result processors, so what is read and written is
+exactly what the ORM reads and writes (UTCDateTime's text on SQLite, booleans, ...).
+
+``counted_ticket`` counts the attempt and reads the ticket in **one atomic step** on
+PostgreSQL (a CTE: the read, and the throttle upsert that charges one attempt only when
+the read found nothing), two autocommitted statements on SQLite (whose writers are
+serialised anyway). A found ticket is never charged, so it needs no refund: one round
+trip where there were three, and still no burst of concurrent guesses can share an old
+count (services/kernel/throttle.py).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import Column, Table
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from persistence.tables import INVOICE_SALE_ACTIVE_WHERE, InvoiceRow, MerchantRow, SaleRow, ThrottleRow
+
+# What a lookup reads: never the merchant's key material, never an invoice's files.
+_SALE = ("id", "merchant_id", "reference", "total_cents", "sold_at", "payment_form", "lines_json", "status",
+         "customer_email")
+_MERCHANT = ("id", "company_number", "email", "rfc", "legal_name", "tax_regime", "zip_code", "certificate_number",
+             "certificate_valid_to", "certificate_der", "self_invoicing_enabled", "month_end_limit", "deadline_days",
+             "series", "generic_concept_enabled", "generic_product_key", "generic_unit_key", "generic_description",
+             "global_invoice_periodicity", "global_invoice_automatic")
+_INVOICE = ("id", "status", "customer_rfc", "issued_at", "created_at", "correction")
+_PARTS: tuple[tuple[str, str, Table, tuple[str, ...]], ...] = (
+    ("s", "s_", SaleRow.__table__, _SALE),  # type: ignore[attr-defined]
+    ("m", "m_", MerchantRow.__table__, _MERCHANT),  # type: ignore[attr-defined]
+    ("i", "i_", InvoiceRow.__table__, _INVOICE),  # type: ignore[attr-defined]
+)
+_COLUMNS = ", ".join(f"{a}.{c} AS {p}{c}" for a, p, _, cols in _PARTS for c in cols)
+# The same read as SaleRepository.ticket_with_invoice: the sale by (company number,
+# reference key) and its live invoice (the newest correction), here with the total too.
+_TICKET = (
+    f"SELECT {_COLUMNS} FROM sale s JOIN merchant m ON m.id = s.merchant_id "
+    f"LEFT OUTER JOIN invoice i ON (i.sale_id = s.id OR i.id = s.invoice_id) AND i.{INVOICE_SALE_ACTIVE_WHERE} "
+    "WHERE m.company_number = {company} AND s.reference_key = {key} AND s.total_cents = {total} "
+    "ORDER BY i.correction DESC LIMIT 1"
+)
+# One attempt on each key unless the ticket was found; a window that has ended starts
+# again (the same semantics as ThrottleRepository.hit). {charge} is 0 or 1.
+_UPSERT_SET = (
+    "ON CONFLICT (key) DO UPDATE SET "
+    "count = CASE WHEN throttle.window_start <= {ended} THEN excluded.count ELSE throttle.count + excluded.count END, "
+    "window_start = CASE WHEN throttle.window_start <= {ended} THEN excluded.window_start "
+    "ELSE throttle.window_start END "
+    "RETURNING key, count, window_start"
+)
+_PG_COUNTED = (
+    "WITH t AS (" + _TICKET.format(company="$1", key="$2", total="$3") + "), "
+    "h AS (INSERT INTO throttle (key, window_start, count) "
+    "SELECT k, $5, CASE WHEN EXISTS (SELECT 1 FROM t) THEN 0 ELSE 1 END FROM unnest($4::text[]) AS k "
+    + _UPSERT_SET.format(ended="$6") + "), "
+    "hs AS (SELECT array_agg(key) AS h_keys, array_agg(count) AS h_counts, array_agg(window_start) AS h_starts FROM h) "
+    "SELECT t.*, hs.* FROM hs LEFT OUTER JOIN t ON true"
+)
+
+
+@dataclass(frozen=True)
+class FoundTicket:
+    """The rows a lookup needs, with the attributes the ORM rows have (sale_from_row and
+    merchant_from_row take either); ``invoice`` is None when the ticket has no live invoice."""
+
+    sale: Any
+    merchant: Any
+    invoice: Any | None
+
+
+Counted = list[tuple[str, int, datetime]]  # (key, count after this attempt, window start)
+
+
+def _processors(engine: AsyncEngine, table: Table, names: Sequence[str]) -> list[tuple[str, Callable | None]]:
+    dialect = engine.dialect
+    out = []
+    for name in names:
+        column: Column = table.c[name]
+        out.append((name, column.type.dialect_impl(dialect).result_processor(dialect, None)))
+    return out
+
+
+class TicketQueries:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        dialect = engine.dialect
+        self.pg = dialect.name == "postgresql"
+        self._parts = [(prefix, _processors(engine, table, cols)) for _, prefix, table, cols in _PARTS]
+        window_type = ThrottleRow.__table__.c.window_start.type.dialect_impl(dialect)  # type: ignore[attr-defined]
+        self._bind_instant = window_type.bind_processor(dialect) or (lambda v: v)
+        self._read_instant = window_type.result_processor(dialect, None) or (lambda v: v)
+        if self.pg:
+            self._ticket_sql = _TICKET.format(company="$1", key="$2", total="$3")
+        else:
+            self._ticket_sql = _TICKET.format(company="?", key="?", total="?")
+        self._sqlite_upserts: dict[int, str] = {}
+
+    def _found(self, row: Any) -> FoundTicket | None:
+        if row is None or row["s_id"] is None:
+            return None
+        parts = []
+        for prefix, processors in self._parts:
+            values = {}
+            for name, process in processors:
+                value = row[prefix + name]
+                values[name] = process(value) if process is not None and value is not None else value
+            parts.append(SimpleNamespace(**values))
+        sale, merchant, invoice = parts
+        return FoundTicket(sale, merchant, invoice if invoice.id is not None else None)
+
+    async def ticket(self, company_number: str, reference_key: str, total_cents: int | None) -> FoundTicket | None:
+        """The ticket with these three data and its live invoice, or None (``total_cents``
+        None never matches)."""
+        async with self.engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            if self.pg:
+                return self._found(await driver.fetchrow(self._ticket_sql, company_number, reference_key, total_cents))
+            async with driver.execute(self._ticket_sql, (company_number, reference_key, total_cents)) as cursor:
+                cursor.row_factory = _sqlite_row
+                return self._found(await cursor.fetchone())
+
+    async def counted_ticket(
+        self, company_number: str, reference_key: str, total_cents: int | None, keys: Sequence[str], now: datetime,
+        window: timedelta,
+    ) -> tuple[FoundTicket | None, Counted]:
+        """Read the ticket and count one attempt on each of ``keys`` unless it was found,
+        in one atomic step per key (the counter row is locked while its count changes, so
+        concurrent attempts are counted one after the other)."""
+        start, ended = self._bind_instant(now), self._bind_instant(now - window)
+        async with self.engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            if self.pg:
+                row = await driver.fetchrow(_PG_COUNTED, company_number, reference_key, total_cents, list(keys),
+                                            start, ended)
+                counted = [(k, c, self._read_instant(s)) for k, c, s in zip(row["h_keys"], row["h_counts"],
+                                                                            row["h_starts"], strict=True)]
+                return self._found(row), counted
+            # SQLite: no data-modifying CTE. The upsert decides the charge with the same
+            # subquery, then the read; each statement commits as it ends (no BEGIN).
+            sql = self._sqlite_upserts.get(len(keys))
+            if sql is None:
+                exists = _TICKET.format(company="?", key="?", total="?")
+                values = ", ".join("(?)" for _ in keys)
+                sql = self._sqlite_upserts[len(keys)] = (
+                    "INSERT INTO throttle (key, window_start, count) "
+                    f"SELECT column1, ?, CASE WHEN EXISTS ({exists}) THEN 0 ELSE 1 END FROM (VALUES {values}) WHERE true "
+                    + _UPSERT_SET.format(ended="?")
+                )
+            params = (start, company_number, reference_key, total_cents, *keys, ended, ended)
+            async with driver.execute(sql, params) as cursor:
+                counted = [(k, c, self._read_instant(s)) for k, c, s in await cursor.fetchall()]
+            async with driver.execute(self._ticket_sql, (company_number, reference_key, total_cents)) as cursor:
+                cursor.row_factory = _sqlite_row
+                found = self._found(await cursor.fetchone())
+        # RETURNING gives no promise of order: put the counts back in the keys' order.
+        order = {k: i for i, k in enumerate(keys)}
+        return found, sorted(counted, key=lambda h: order[h[0]])
+
+
+def _sqlite_row(cursor: Any, row: tuple) -> dict[str, Any]:
+    return {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
