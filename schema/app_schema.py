@@ -9,7 +9,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -19,6 +18,7 @@ from schema.api_keys.queries import ApiKeyQuery
 from schema.cancellation.mutations import CancellationMutation
 from schema.catalogs.queries import CatalogQuery
 from schema.dashboard.queries import DashboardQuery
+from schema.document_cache import ValidationByDocument
 from schema.errors import mask_errors
 from schema.global_invoice.mutations import GlobalInvoiceMutation
 from schema.global_invoice.queries import GlobalInvoiceQuery
@@ -64,7 +64,7 @@ def build_schema(
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        ValidationByDocument,  # ValidationCache keyed by the document's identity (issue 16)
         InputGuard,  # NUL, control characters, lone surrogates, over-long strings: BAD_USER_INPUT
         mask_errors,
     ]

@@ -82,22 +82,38 @@ async def test_health(http):
 
 
 async def test_validation_is_cached_across_requests():
-    # The limits' rules are built once, so a repeated document hits the validation cache.
-    from strawberry.extensions.validation_cache import _get_validate_cache
-
+    # The limits' rules are built once, so a repeated document hits the validation cache
+    # (keyed by the parsed document's identity: ParserCache returns the same object).
     from schema.app_schema import build_schema
+    from schema.document_cache import _VALIDATED as cache
 
-    cache = _get_validate_cache(256)
     schema = build_schema()
     query = '{ taxRegimes(personType: MORAL) { code } a: paymentForms { code } }'
     assert (await schema.execute(query)).errors is None
-    before = cache.cache_info()
+    hits, misses = cache.hits, cache.misses
     for _ in range(3):
         assert (await schema.execute(query)).errors is None
-    after = cache.cache_info()
-    assert after.hits - before.hits == 3 and after.misses == before.misses
+    assert (cache.hits - hits, cache.misses - misses) == (3, 0)
+    # Another schema (its own rules) validates the same text for itself.
+    assert (await build_schema(max_depth=3).execute(query)).errors is None
+    assert cache.misses - misses == 1
     deep = await build_schema(max_depth=1).execute("{ sales { edges { node { id } } } }")
     assert "depth" in deep.errors[0].message
+
+
+def test_identity_memo_tells_equal_documents_apart_and_stays_bounded():
+    from graphql import parse
+
+    from schema.document_cache import IdentityMemo
+
+    memo: IdentityMemo[str] = IdentityMemo(maxsize=2)
+    a, b = parse("{ __typename }"), parse("{ __typename }")  # equal, not the same object
+    assert memo.get((a,), None, lambda: "a") == "a"
+    assert memo.get((b,), None, lambda: "b") == "b"
+    assert memo.get((a,), None, lambda: "again") == "a"
+    assert memo.get((a,), "other rules", lambda: "a2") == "a2"  # the extra part of the key counts
+    assert len(memo._entries) == 2  # b, the least recently used, was evicted
+    assert memo.get((b,), None, lambda: "b2") == "b2"
 
 
 async def test_oversized_body_is_refused(http):
