@@ -48,7 +48,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 
 def build_services(settings: Settings, engine=None, *, pdf_inline: bool = False) -> Services:
-    engine = engine or create_engine(settings.database_url)
+    engine = engine or create_engine(settings.database_url, pool_size=settings.database_pool_size)
     uow = uow_factory(session_factory(engine))
     limits = Limits(company_burst=settings.lookup_company_burst)
     services = Services(

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
 
     env: Literal["development", "production", "test"] = "development"
     database_url: str = DEFAULT_SQLITE_URL
+    # PostgreSQL connections per server process, all kept open (no overflow: a connection
+    # opened past the pool and closed on its return cost a backend start per request under
+    # load, issue 16); a request waits for a free one. Mind max_connections: processes x this.
+    database_pool_size: int = Field(default=20, ge=1, le=500)
     public_url: str = "http://127.0.0.1:8000"
     var_dir: Path = Path("var")
 

@@ -23,7 +23,7 @@ def autocommit_options(engine: AsyncEngine) -> dict:
     return {"isolation_level": "AUTOCOMMIT"}
 
 
-def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(database_url: str, *, pool_size: int = 20) -> AsyncEngine:
     # hide_parameters: a database error's message would quote the statement's parameters
     # (customers' names, RFCs, e-mails) into whatever logs or stores it (issue 10).
     if database_url.startswith("sqlite"):
@@ -53,7 +53,12 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION) else "BEGIN")
 
         return engine
-    engine = create_async_engine(database_url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True)
+    # No overflow: under a burst, SQLAlchemy's overflow connections were closed as they came
+    # back to a full queue and opened again for the next request (a backend start, and the
+    # SSL attempt of asyncpg's sslmode=prefer, several times a second: 8 % of a lookup under
+    # load, issue 16). All pool_size connections stay open; past them a request waits.
+    engine = create_async_engine(database_url, pool_size=pool_size, max_overflow=0, pool_timeout=30,
+                                 hide_parameters=True)
     _ping_when_idle(engine)
     return engine
 
