@@ -1,15 +1,20 @@
 """Engines and session factories for SQLite (embedded default) and PostgreSQL."""
 from __future__ import annotations
 
+import asyncio
 import time
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
 WRITE_OPTION = "autofactura_write"
+SQLITE_BUSY_SECONDS = 30  # how long a SQLite writer waits for the write lock
 # Each statement its own transaction (UnitOfWork(autocommit=True)). On SQLite the driver
 # already runs with isolation_level None, so skipping our BEGIN is all it takes (SQLAlchemy's
 # own AUTOCOMMIT would set the driver's isolation_level to "" when the connection goes back
@@ -27,7 +32,11 @@ def create_engine(database_url: str, *, pool_size: int = 20) -> AsyncEngine:
     # hide_parameters: a database error's message would quote the statement's parameters
     # (customers' names, RFCs, e-mails) into whatever logs or stores it (issue 10).
     if database_url.startswith("sqlite"):
-        engine = create_async_engine(database_url, connect_args={"timeout": 30}, hide_parameters=True)
+        # Connections kept open, no overflow (as for PostgreSQL below): each new aiosqlite
+        # connection is a new thread and four PRAGMAs, and the default pool (5 + 10 overflow)
+        # closed and opened them again under a burst (issue 16).
+        engine = create_async_engine(database_url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, hide_parameters=True,
+                                     pool_size=min(pool_size, 10), max_overflow=0, pool_timeout=30)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -92,6 +101,39 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             dialect.do_ping(dbapi_conn)
         except Exception as exc:
             raise DisconnectionError(f"stale pooled connection: {type(exc).__name__}") from exc
+
+
+# One writer at a time per process and event loop, on SQLite. SQLite has one write lock per
+# database; a connection that finds it taken sleeps in SQLite's busy handler (1, 2, 5, 10 …
+# ms) and tries again, so ten pooled connections of one process writing at once spent most
+# of their time asleep (issue 16: a lookup writes its attempt counters; issuance writes four
+# times). Waiting here instead hands the lock over as soon as it is free; other processes
+# still meet at SQLite's own lock (busy_timeout). A unit of work never opens a second
+# writing one inside itself (on SQLite that would wait for itself already).
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, weakref.WeakKeyDictionary] = weakref.WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def sqlite_writer(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Held around a writing transaction or statement on SQLite; nothing on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    per_loop = _WRITE_LOCKS.get(engine.sync_engine)
+    if per_loop is None:
+        per_loop = _WRITE_LOCKS.setdefault(engine.sync_engine, weakref.WeakKeyDictionary())
+    loop = asyncio.get_running_loop()
+    lock = per_loop.get(loop)
+    if lock is None:
+        lock = per_loop[loop] = asyncio.Lock()
+    # As long as SQLite's own busy_timeout (30 s): past it the writer fails as it did
+    # before, instead of waiting for ever should a unit of work ever nest a second writer.
+    async with asyncio.timeout(SQLITE_BUSY_SECONDS):
+        await lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.db import WRITE_OPTION, autocommit_options
+from persistence.db import WRITE_OPTION, autocommit_options, sqlite_writer
 from persistence.repositories import (
     ApiKeyRepository,
     BrandingRepository,
@@ -39,6 +39,11 @@ class UnitOfWork:
 
     async def __aenter__(self) -> "UnitOfWork":
         self.session = self._sessions()
+        self._writer = None
+        if self._autocommit or self._write:
+            # SQLite: one writer at a time in this process (persistence.db.sqlite_writer).
+            self._writer = sqlite_writer(self.session.bind)
+            await self._writer.__aenter__()
         if self._autocommit:
             # Each statement is its own transaction, committed by the database as it ends:
             # for one atomic statement (the throttle's upsert ... RETURNING) whose row lock
@@ -65,7 +70,11 @@ class UnitOfWork:
     async def __aexit__(self, exc_type, exc, tb) -> None:
         # close() rolls back what was not committed and detaches the loaded rows without
         # expiring them (rollback() would expire them: services read them after the block).
-        await self.session.close()
+        try:
+            await self.session.close()
+        finally:
+            if self._writer is not None:
+                await self._writer.__aexit__(None, None, None)
 
     async def ping(self) -> None:
         """One round trip to the database (the health check)."""

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Column, Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from persistence.db import sqlite_writer
 from persistence.tables import INVOICE_SALE_ACTIVE_WHERE, InvoiceRow, MerchantRow, SaleRow, ThrottleRow
 
 # What a lookup reads: never the merchant's key material, never an invoice's files.
@@ -138,26 +139,31 @@ class TicketQueries:
         in one atomic step per key (the counter row is locked while its count changes, so
         concurrent attempts are counted one after the other)."""
         start, ended = self._bind_instant(now), self._bind_instant(now - window)
-        async with self.engine.connect() as conn:
-            driver = (await conn.get_raw_connection()).driver_connection
-            if self.pg:
+        if self.pg:
+            async with self.engine.connect() as conn:
+                driver = (await conn.get_raw_connection()).driver_connection
                 row = await driver.fetchrow(_PG_COUNTED, company_number, reference_key, total_cents, list(keys),
                                             start, ended)
-                counted = [(k, c, self._read_instant(s)) for k, c, s in zip(row["h_keys"], row["h_counts"],
-                                                                            row["h_starts"], strict=True)]
-                return self._found(row), counted
-            # SQLite: no data-modifying CTE. The upsert decides the charge with the same
-            # subquery, then the read; each statement commits as it ends (no BEGIN).
-            sql = self._sqlite_upserts.get(len(keys))
-            if sql is None:
-                exists = _TICKET.format(company="?", key="?", total="?")
-                values = ", ".join("(?)" for _ in keys)
-                sql = self._sqlite_upserts[len(keys)] = (
-                    "INSERT INTO throttle (key, window_start, count) "
-                    f"SELECT column1, ?, CASE WHEN EXISTS ({exists}) THEN 0 ELSE 1 END FROM (VALUES {values}) WHERE true "
-                    + _UPSERT_SET.format(ended="?")
-                )
-            params = (start, company_number, reference_key, total_cents, *keys, ended, ended)
+            counted = [(k, c, self._read_instant(s)) for k, c, s in zip(row["h_keys"], row["h_counts"],
+                                                                        row["h_starts"], strict=True)]
+            return self._found(row), counted
+        # SQLite: no data-modifying CTE. The upsert decides the charge with the same
+        # subquery, then the read; each statement commits as it ends (no BEGIN). The
+        # process's writer lock is taken before the pooled connection, in the order every
+        # writing unit of work takes them (the other order deadlocked a burst of lookups
+        # against a refund once the pool was spent).
+        sql = self._sqlite_upserts.get(len(keys))
+        if sql is None:
+            exists = _TICKET.format(company="?", key="?", total="?")
+            values = ", ".join("(?)" for _ in keys)
+            sql = self._sqlite_upserts[len(keys)] = (
+                "INSERT INTO throttle (key, window_start, count) "
+                f"SELECT column1, ?, CASE WHEN EXISTS ({exists}) THEN 0 ELSE 1 END FROM (VALUES {values}) WHERE true "
+                + _UPSERT_SET.format(ended="?")
+            )
+        params = (start, company_number, reference_key, total_cents, *keys, ended, ended)
+        async with sqlite_writer(self.engine), self.engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
             async with driver.execute(sql, params) as cursor:
                 counted = [(k, c, self._read_instant(s)) for k, c, s in await cursor.fetchall()]
             async with driver.execute(self._ticket_sql, (company_number, reference_key, total_cents)) as cursor:
