@@ -107,6 +107,7 @@ class TokenService:
         self._secret = secret
         self._issuer = issuer
         self._keys = {_kid(s): s for s in (*previous_secrets, secret)}
+        self._headers = {"kid": _kid(secret)}
 
     def issue(self, audience: str, subject: str, ttl: timedelta, **extra) -> tuple[str, datetime]:
         now = datetime.now(UTC)
@@ -120,7 +121,7 @@ class TokenService:
             "jti": uuid.uuid4().hex,
             **extra,
         }
-        token = jwt.encode(payload, self._secret, algorithm=_ALGORITHM, headers={"kid": _kid(self._secret)})
+        token = jwt.encode(payload, self._secret, algorithm=_ALGORITHM, headers=self._headers)
         return token, expires.replace(microsecond=0)
 
     def decode(self, token: str, audience: str) -> Claims:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,6 +36,13 @@ class Merchant:
     global_invoice_automatic: bool = True
 
 
+@lru_cache(maxsize=1024)
+def _valid_from(certificate_der: bytes) -> datetime:
+    # Every ticket lookup builds its merchant: parsing the same DER each time showed in the
+    # lookup's profile (issue 16). Keyed by the bytes themselves: a renewed CSD is a new key.
+    return load_certificate(certificate_der, pem=False).not_valid_before_utc
+
+
 def merchant_from_row(row: MerchantRow) -> Merchant:
     assert row.id is not None
     return Merchant(
@@ -42,7 +50,7 @@ def merchant_from_row(row: MerchantRow) -> Merchant:
         tax_regime=row.tax_regime, zip_code=row.zip_code, certificate_number=row.certificate_number,
         certificate_valid_to=row.certificate_valid_to,
         # Read from the stored certificate (a DER parse costs microseconds): no column to drift.
-        certificate_valid_from=load_certificate(row.certificate_der, pem=False).not_valid_before_utc,
+        certificate_valid_from=_valid_from(row.certificate_der),
         self_invoicing_enabled=row.self_invoicing_enabled,
         month_end_limit=row.month_end_limit, deadline_days=row.deadline_days, series=row.series,
         generic_concept_enabled=row.generic_concept_enabled, generic_product_key=row.generic_product_key,
