@@ -100,25 +100,25 @@ class StampedDocumentRepository(RepositoryBase[D], Generic[D]):
         first (a lease that expired mid-flight), those bytes win and are returned, so
         two different documents are never sent for one folio."""
         m = self.model
-        await self.session.execute(
+        kept = (await self.session.execute(
             update(m).where(m.id == row_id, m.signed_xml.is_(None))
             .values(signed_xml=signed_xml, document_hash=document_hash, updated_at=datetime.now(UTC))
-            .execution_options(synchronize_session=False)
-        )
+            .returning(m.signed_xml).execution_options(synchronize_session=False)
+        )).scalar_one_or_none()
+        if kept is not None:  # ours (UPDATE ... RETURNING: one round trip in the usual case)
+            return kept
         result = await self.session.execute(select(m.signed_xml).where(m.id == row_id))
         return result.scalar_one()
 
     async def mark_issued(self, row_id: int, uuid: str, stamped_xml: bytes, stamped_at: datetime, sandbox: bool) -> D:
         m = self.model
-        await self.session.execute(
+        result = await self.session.execute(
             update(m).where(m.id == row_id)
             .values(status=DocumentStatus.ISSUED, uuid=uuid, stamped_xml=stamped_xml, issued_at=stamped_at,
                     sandbox=sandbox, lease_until=None, last_error=None, updated_at=datetime.now(UTC))
-            .execution_options(synchronize_session=False)
+            .returning(m).execution_options(synchronize_session=False, populate_existing=True)
         )
-        row = await self.by_id(row_id)
-        assert row is not None
-        return row
+        return result.scalars().one()  # the row as updated (UPDATE ... RETURNING: no second read)
 
     async def store_pdf(self, row_id: int, pdf: bytes) -> bytes:
         """Store a rendered PDF unless a concurrent render stored one first; the stored one."""

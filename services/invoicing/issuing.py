@@ -101,16 +101,20 @@ def document_kind(row: InvoiceRow | GlobalInvoiceRow) -> str:
     return "global_invoice" if isinstance(row, GlobalInvoiceRow) else "invoice"
 
 
+def _pac_call_rows(merchant_id: int, kind: str, document_id: int, calls: list[audit.PacCall]) -> list[PacCallRow]:
+    return [PacCallRow(
+        merchant_id=merchant_id, document_kind=kind, document_id=document_id, operation=c.operation,
+        document_hash=c.document_hash, uuid=c.uuid, outcome=c.outcome[:40], duration_ms=c.duration_ms, at=c.at,
+    ) for c in calls]
+
+
 async def save_calls(
     services: Services, merchant_id: int, kind: str, document_id: int, calls: list[audit.PacCall],
 ) -> None:
     """Keep the PAC calls of one document for the merchant's audit (pac_call)."""
     if not calls:
         return
-    rows = [PacCallRow(
-        merchant_id=merchant_id, document_kind=kind, document_id=document_id, operation=c.operation,
-        document_hash=c.document_hash, uuid=c.uuid, outcome=c.outcome[:40], duration_ms=c.duration_ms, at=c.at,
-    ) for c in calls]
+    rows = _pac_call_rows(merchant_id, kind, document_id, calls)
     try:
         async with services.uow_factory(write=True) as uow:
             await uow.pac_calls.add_many(rows)
@@ -214,11 +218,21 @@ def _outcome(result: Stamped | Invalid | StampFailed) -> str:
 
 async def _mark_issued(services: Services, documents: Documents, row_id: int, stamp: StampResult,
                        on_issued: Callable[[UnitOfWork, D], Awaitable[None]] | None) -> Stamped[D]:
-    async with services.uow_factory(write=True) as uow:
-        issued = await documents(uow).mark_issued(row_id, stamp.uuid, stamp.xml, stamp.stamped_at, stamp.is_sandbox)
-        if on_issued is not None:
-            await on_issued(uow, issued)
-        await uow.commit()
+    with audit.collect() as calls:  # seal_and_stamp's list: the PAC calls so far
+        async with services.uow_factory(write=True) as uow:
+            issued = await documents(uow).mark_issued(row_id, stamp.uuid, stamp.xml, stamp.stamped_at,
+                                                      stamp.is_sandbox)
+            if on_issued is not None:
+                await on_issued(uow, issued)
+            # The PAC calls join this transaction (one commit fewer per invoice, issue 16);
+            # seal_and_stamp then has none left to save. Our own rows: if they ever failed,
+            # the invoice would stay PENDING and its retry would find the stamp (307).
+            saved = list(calls)
+            if saved:
+                assert issued.merchant_id is not None
+                await uow.pac_calls.add_many(_pac_call_rows(issued.merchant_id, document_kind(issued), row_id, saved))
+            await uow.commit()
+        del calls[:len(saved)]
     return Stamped(issued)
 
 

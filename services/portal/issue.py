@@ -129,21 +129,25 @@ async def issue_invoice(services: Services, ticket: Claims, customer: Customer, 
         return Invalid(tuple(problems))
     customer = _normalized(customer)
 
-    claimed = await _claim(services, merchant, sale, customer, idempotency_key, now)
+    claimed, fresh = await _claim(services, merchant, sale, customer, idempotency_key, now)
     if not isinstance(claimed, InvoiceRow):
         return claimed
     if claimed.sale_id != sale_id:  # issue 15: a combined invoice took this ticket meanwhile
         return already_invoiced(claimed)
     if claimed.status != DocumentStatus.PENDING:
         return _for_caller(services, claimed, idempotency_key)
-    return await _seal_and_stamp(services, merchant, sale, claimed, customer)
+    return await _seal_and_stamp(services, merchant, sale, claimed, customer, fresh=fresh)
 
 
 async def _claim(
     services: Services, merchant: MerchantRow, sale: SaleRow, customer: Customer, idempotency_key: str | None,
     now: datetime,
-) -> InvoiceRow | NotInvoiceable | StampFailed:
-    """Take the right to stamp this sale's invoice; or the result of whoever has it."""
+) -> tuple[InvoiceRow | NotInvoiceable | StampFailed, bool]:
+    """Take the right to stamp this sale's invoice; or the result of whoever has it. The
+    flag: this request inserted the row just now, as the one-ticket invoice of a sale that
+    was OPEN under the lock (so no factura global holds it, and none can take it while
+    the row lives: globals claim only sales without one), and no other ticket points to
+    it (combined invoices are inserted by services/portal/multi.py)."""
     assert merchant.id is not None and sale.id is not None
     try:
         async with services.uow_factory(write=True) as uow:
@@ -157,12 +161,12 @@ async def _claim(
             current = await uow.sales.lock(merchant.id, sale.id)
             row = await uow.invoices.by_sale(sale.id)
             if row is not None and row.sale_id != sale.id:  # issue 15: covered by a combined invoice
-                return row
+                return row, False
             if row is None:
                 if current is None or current.status not in (SaleStatus.OPEN, SaleStatus.IN_GLOBAL_INVOICE) or (
                         current.status == SaleStatus.IN_GLOBAL_INVOICE and _refused(current, merchant, now) is not None):
                     refused = _refused(current, merchant, now)
-                    return refused or NotInvoiceable(policy.CANCELLED, None, "La venta ya no se puede facturar.")
+                    return refused or NotInvoiceable(policy.CANCELLED, None, "La venta ya no se puede facturar."), False
                 folio = await uow.counters.next(f"folio:{merchant.id}:{merchant.series}")
                 row = await uow.invoices.add(InvoiceRow(
                     public_id=secrets.token_hex(16), merchant_id=merchant.id, sale_id=sale.id,
@@ -173,7 +177,7 @@ async def _claim(
                     created_at=now, updated_at=now,
                 ))
                 await uow.commit()
-                return row
+                return row, current.status == SaleStatus.OPEN
     except IntegrityError:
         pass  # a concurrent request inserted it first
 
@@ -193,7 +197,7 @@ async def _claim(
     return await issuing.wait_for_lease(
         services, _invoices, lambda uow: uow.invoices.by_sale(sale_id), on_leased=adopt,
         busy_text="Otra solicitud está facturando este ticket. Intenta de nuevo en un minuto.",
-    )
+    ), False
 
 
 SELF_INVOICE_TEXTS = issuing.FailureTexts(
@@ -203,19 +207,22 @@ SELF_INVOICE_TEXTS = issuing.FailureTexts(
 
 
 async def _seal_and_stamp(
-    services: Services, merchant: MerchantRow, sale: SaleRow, row: InvoiceRow, customer: Customer
+    services: Services, merchant: MerchantRow, sale: SaleRow, row: InvoiceRow, customer: Customer, *,
+    fresh: bool = False,
 ) -> Issued | Invalid | StampFailed:
+    """``fresh``: _claim's flag (the row was just inserted for an OPEN sale): then there is
+    no factura global to leave and no other ticket to list, and both reads are skipped."""
     # A ticket already in a factura global leaves it first (Guía de llenado del CFDI global:
     # cancel it with motivo 04, issue its replacement without the ticket): services/global_invoice/nominative.py.
     assert sale.id is not None and row.id is not None
-    blocked = await nominative.leave_global(services, merchant, sale.id)
+    blocked = None if fresh else await nominative.leave_global(services, merchant, sale.id)
     if blocked is not None:
         await issuing.release(services, _invoices, row.id, getattr(blocked, "message", "global invoice"))
         return blocked
     async def build_request() -> InvoiceRequest:
         # Issue 15: a combined invoice lists every ticket it covers, and a correction
         # relates to the CFDI it replaces (services/portal/combined.py, correct.py).
-        sales = [sale, *await combined.covered_sales(services, row)]
+        sales = [sale, *([] if fresh else await combined.covered_sales(services, row))]
         return InvoiceRequest(
             issuer=Issuer(merchant.rfc, merchant.legal_name, merchant.tax_regime, merchant.zip_code),
             customer=customer,
@@ -228,13 +235,15 @@ async def _seal_and_stamp(
             generic_concept=_generic(merchant),
         )
 
+    webhooks_queued = [0]
+
     async def on_issued(uow: UnitOfWork, issued: InvoiceRow) -> None:
         assert merchant.id is not None and sale.id is not None and issued.id is not None
         await uow.sales.set_status(merchant.id, sale.id, SaleStatus.INVOICED)  # also a ticket out of its global
         await uow.sales.set_status_covered(issued.id, SaleStatus.INVOICED)  # issue 15: combined tickets
         if issued.customer_email:
             await outbox.enqueue(uow, OutboxKind.INVOICE, issued.customer_email, issued.id)
-        await webhooks.enqueue(uow, merchant.id, WebhookEvent.INVOICE_ISSUED, invoice_data(issued))
+        webhooks_queued[0] = await webhooks.enqueue(uow, merchant.id, WebhookEvent.INVOICE_ISSUED, invoice_data(issued))
 
     async def before_reseal(uow: UnitOfWork, pending: InvoiceRow) -> None:
         assert pending.id is not None
@@ -253,7 +262,8 @@ async def _seal_and_stamp(
         return outcome
     if outcome.row.customer_email:
         outbox.kick(services)
-    webhooks.kick(services)
+    if webhooks_queued[0]:  # the sender reads the due deliveries: no read when none was queued
+        webhooks.kick(services)
     return _issued(services, outcome.row)
 
 

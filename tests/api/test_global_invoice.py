@@ -222,7 +222,11 @@ async def test_concurrent_self_invoice_and_global_claim_end_in_exactly_one(merch
                                       .values(global_invoice_id=None, status="CANCELLED"))
             await uow.commit()
         now = datetime.now(UTC)
-        self_claim = portal._claim(services, merchant_row, sale_row, customer, None, now)
+        async def claim_self():
+            claimed, _fresh = await portal._claim(services, merchant_row, sale_row, customer, None, now)
+            return claimed
+
+        self_claim = claim_self()
         global_claim = global_invoice._claim(services, merchant_row, period, now)
         results = await asyncio.gather(*((self_claim, global_claim) if i % 2 else (global_claim, self_claim)))
         async with services.uow_factory() as uow:
@@ -271,6 +275,6 @@ async def test_global_claim_takes_only_open_sales_and_gives_back_self_invoiced(m
         stale = await uow.sales.owned(row.id, int(b["id"]))
     stale.status = "OPEN"  # what the customer's request read before the global claim
     customer = Customer("CACX7605101P8", "XOCHILT CASAS CHAVEZ", "36257", "612", "G03")
-    refused = await portal._claim(services, merchant_row, stale, customer, None, datetime.now(UTC))
+    refused, _fresh = await portal._claim(services, merchant_row, stale, customer, None, datetime.now(UTC))
     assert isinstance(refused, NotInvoiceable) and refused.reason == "IN_GLOBAL_INVOICE"
     assert await count(services, InvoiceRow) == 0
