@@ -149,7 +149,28 @@ async def _claim(
     the row lives: globals claim only sales without one), and no other ticket points to
     it (combined invoices are inserted by services/portal/multi.py)."""
     assert merchant.id is not None and sale.id is not None
+    merchant_id, sale_id_ = merchant.id, sale.id
+    folios = f"folio:{merchant.id}:{merchant.series}"  # the next of this series, gapless
+
+    def new_row() -> InvoiceRow:
+        return InvoiceRow(
+            public_id=secrets.token_hex(16), merchant_id=merchant_id, sale_id=sale_id_,
+            series=merchant.series, folio=0, status=DocumentStatus.PENDING, total_cents=sale.total_cents,
+            customer_rfc=customer.rfc, customer_name=customer.legal_name, customer_zip=customer.zip_code,
+            customer_regime=customer.tax_regime, customer_use=customer.cfdi_use, customer_email=customer.email,
+            idempotency_key=idempotency_key, lease_until=now + lease_for(services), attempts=1,
+            created_at=now, updated_at=now,
+        )
+
     try:
+        if services.engine.dialect.name == "postgresql" and sale.status == SaleStatus.OPEN:
+            # The usual case in one autocommitted statement (InvoiceRepository.claim_open_sale:
+            # the folio counter is never locked across an event-loop turn, issue 16); any
+            # other case, or a sale that changed since it was read, takes the path below.
+            async with services.uow_factory(autocommit=True) as uow:
+                claimed = await uow.invoices.claim_open_sale(new_row(), folios)
+            if claimed is not None:
+                return claimed, True
         async with services.uow_factory(write=True) as uow:
             # Lock the sale row first, then look for its invoice. Locking it only after
             # an invoice-less read deadlocked on PostgreSQL: a late request held the sale
@@ -167,15 +188,7 @@ async def _claim(
                         current.status == SaleStatus.IN_GLOBAL_INVOICE and _refused(current, merchant, now) is not None):
                     refused = _refused(current, merchant, now)
                     return refused or NotInvoiceable(policy.CANCELLED, None, "La venta ya no se puede facturar."), False
-                folio = await uow.counters.next(f"folio:{merchant.id}:{merchant.series}")
-                row = await uow.invoices.add(InvoiceRow(
-                    public_id=secrets.token_hex(16), merchant_id=merchant.id, sale_id=sale.id,
-                    series=merchant.series, folio=folio, status=DocumentStatus.PENDING, total_cents=sale.total_cents,
-                    customer_rfc=customer.rfc, customer_name=customer.legal_name, customer_zip=customer.zip_code,
-                    customer_regime=customer.tax_regime, customer_use=customer.cfdi_use, customer_email=customer.email,
-                    idempotency_key=idempotency_key, lease_until=now + lease_for(services), attempts=1,
-                    created_at=now, updated_at=now,
-                ))
+                row = await uow.invoices.add_numbered(new_row(), folios)
                 await uow.commit()
                 return row, current.status == SaleStatus.OPEN
     except IntegrityError:
