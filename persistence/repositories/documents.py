@@ -6,9 +6,10 @@ the sealed XML, the stamp and the PDF are written here once for both.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Generic, TypeVar
 
-from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased, defer, make_transient_to_detached
 
@@ -160,13 +161,9 @@ class InvoiceRepository(StampedDocumentRepository[InvoiceRow]):
         if self.session.bind.dialect.name != "postgresql":
             row.folio = await CounterRepository(self.session).next(counter)
             return await self.add(row)
-        counters = Counter.__table__  # type: ignore[attr-defined]
-        bump = (
-            postgresql.insert(counters).values(name=counter, value=1)
-            .on_conflict_do_update(index_elements=[counters.c.name], set_={"value": counters.c.value + 1})
-            .returning(counters.c.value).cte("next_folio")
-        )
-        return await self._insert_numbered(row, bump)
+        inserted = await self._insert_numbered(_numbered_insert(claim=False), row, counter)
+        assert inserted is not None, "the folio counter returned no row"
+        return inserted
 
     async def claim_open_sale(self, row: InvoiceRow, counter: str) -> InvoiceRow | None:
         """PostgreSQL, in a unit of work with autocommit: ``row`` (the one-ticket invoice
@@ -182,31 +179,13 @@ class InvoiceRepository(StampedDocumentRepository[InvoiceRow]):
         index uq_invoice_sale_active refuses the second row (IntegrityError, as before),
         and the whole statement, counter included, rolls back: no folio is lost."""
         assert row.sale_id is not None
-        counters = Counter.__table__  # type: ignore[attr-defined]
-        claimable = (
-            select(SaleRow.id)
-            .where(SaleRow.merchant_id == row.merchant_id, SaleRow.id == row.sale_id,
-                   SaleRow.status == "OPEN", SaleRow.invoice_id.is_(None))
-            .with_for_update().cte("claimable")
-        )
-        live = select(InvoiceRow.id).where(covers_sale(row.sale_id), live_invoice())
-        bump = (
-            postgresql.insert(counters)
-            .from_select(["name", "value"], select(literal(counter, counters.c.name.type), literal(1))
-                         .where(exists(select(claimable.c.id)), ~exists(live)))
-            .on_conflict_do_update(index_elements=[counters.c.name], set_={"value": counters.c.value + 1})
-            .returning(counters.c.value).cte("next_folio")
-        )
-        return await self._insert_numbered(row, bump, required=False)
+        return await self._insert_numbered(_numbered_insert(claim=True), row, counter)
 
-    async def _insert_numbered(self, row: InvoiceRow, folio_cte, *, required: bool = True) -> InvoiceRow | None:
-        table = InvoiceRow.__table__  # type: ignore[attr-defined]
-        names = [c.name for c in table.c if c.name not in ("id", "folio")]
-        source = select(*[literal(getattr(row, n), table.c[n].type) for n in names], folio_cte.c.value)
-        stmt = insert(table).from_select([*names, "folio"], source).returning(table.c.id, table.c.folio)
-        inserted = (await self.session.execute(stmt)).one_or_none()
+    async def _insert_numbered(self, stmt, row: InvoiceRow, counter: str) -> InvoiceRow | None:
+        params = {f"p_{name}": getattr(row, name) for name in _NUMBERED_COLUMNS}
+        params["p_counter"] = counter
+        inserted = (await self.session.execute(stmt, params)).one_or_none()
         if inserted is None:
-            assert not required, "the folio counter returned no row"
             return None
         row.id, row.folio = inserted
         make_transient_to_detached(row)  # persistent in the database: a later add() updates it
@@ -447,3 +426,35 @@ class GlobalInvoiceRepository(StampedDocumentRepository[GlobalInvoiceRow]):
 
 
 __all__ = ["GlobalInvoiceRepository", "InvoiceRepository", "StampedDocument", "StampedDocumentRepository", "live_invoice"]
+
+
+# The invoice's columns but its id (the sequence's) and folio (the counter's).
+_NUMBERED_COLUMNS = tuple(c.name for c in InvoiceRow.__table__.c if c.name not in ("id", "folio"))  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=2)
+def _numbered_insert(*, claim: bool):
+    """INSERT INTO invoice ... SELECT <params>, folio FROM (the counter's upsert) RETURNING
+    id, folio; with ``claim``, the upsert happens only while the sale (locked) is OPEN and
+    has no live invoice. Built once with bind parameters (p_<column>, p_counter): building
+    and hashing this statement per claim cost more than running it (issue 16's profile)."""
+    table = InvoiceRow.__table__  # type: ignore[attr-defined]
+    counters = Counter.__table__  # type: ignore[attr-defined]
+    take = select(bindparam("p_counter", type_=counters.c.name.type), literal(1))
+    if claim:
+        sale_id, merchant_id = bindparam("p_sale_id", type_=table.c.sale_id.type), bindparam("p_merchant_id")
+        claimable = (
+            select(SaleRow.id)
+            .where(SaleRow.merchant_id == merchant_id, SaleRow.id == sale_id,
+                   SaleRow.status == "OPEN", SaleRow.invoice_id.is_(None))
+            .with_for_update().cte("claimable")
+        )
+        live = select(InvoiceRow.id).where(covers_sale(sale_id), live_invoice())
+        take = take.where(exists(select(claimable.c.id)), ~exists(live))
+    bump = (
+        postgresql.insert(counters).from_select(["name", "value"], take)
+        .on_conflict_do_update(index_elements=[counters.c.name], set_={"value": counters.c.value + 1})
+        .returning(counters.c.value).cte("next_folio")
+    )
+    source = select(*[bindparam(f"p_{n}", type_=table.c[n].type) for n in _NUMBERED_COLUMNS], bump.c.value)
+    return insert(table).from_select([*_NUMBERED_COLUMNS, "folio"], source).returning(table.c.id, table.c.folio)
