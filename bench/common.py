@@ -155,3 +155,39 @@ def save(name: str, data) -> Path:
     path = RESULTS / name
     path.write_text(json.dumps(data, indent=2, default=str))
     return path
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each named process and its children
+    (uvicorn's workers, the PDF pool), from /proc; plus every PostgreSQL backend as
+    "postgres" (the server processes on this machine). For CPU per request: the same
+    call before and after a load, divided by the requests."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float, str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+            name = raw[raw.index("(") + 1:raw.rindex(")")]
+            fields = raw[raw.rindex(")") + 2:].split()
+        except (OSError, ValueError):
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick, name)
+    out = {group: 0.0 for group in pids}
+    out["postgres"] = 0.0
+    for pid, (ppid, seconds, name) in stats.items():
+        if name.startswith("postgres"):
+            out["postgres"] += seconds
+            continue
+        for group, root in pids.items():
+            p, seen = pid, 0
+            while p and seen < 8:  # the process itself, or a descendant of it
+                if p == root:
+                    out[group] += seconds
+                    break
+                p, seen = stats.get(p, (0, 0.0, ""))[0], seen + 1
+            else:
+                continue
+            break
+    return out

@@ -51,6 +51,15 @@ def table(r: dict) -> str:
                     status = _ok(x["rps"] / floor >= need and p99 and ok == x["count"] and x["rps"] >= c1["rps"])
                 out.append(f"| {NAMES[eng]} | {e['workers']} | {conc} | {x['rps']:.1f} | {x['p50_ms']:.0f} | {x['p99_ms']:.0f} | "
                            f"{floor:.0f} | {x['rps'] / floor:.3f}× | {ok}/{x['count']} | {target} | {status} |")
+        cpu_rows = [(eng, conc, e[key]["cpu_ms_per_invoice"]) for eng, e in issues.items()
+                    for key, conc in (("issue_c1", 1), ("issue_c32", 32)) if "cpu_ms_per_invoice" in e.get(key, {})]
+        if cpu_rows:
+            out += ["", "CPU per issued invoice (ms, /proc: user + system, the process and its children) — the "
+                    "2 cores are shared by all of them:", "",
+                    "| engine | concurrency | our server | PAC emulator | PostgreSQL | satcfdi floor |", "|---|---|---|---|---|---|"]
+            for eng, conc, c in cpu_rows:
+                out.append(f"| {NAMES[eng]} | {conc} | {c['server']:.1f} | {c['pac_emulator']:.1f} | "
+                           f"{c['postgres']:.1f} | {cfdi['floor_ms']:.1f} |")
         out += ["", f"Floor detail (ms per invoice, one process): satcfdi build+sign {cfdi['satcfdi_build_sign_ms']:.2f}, "
                 f"floor with XSD compiled once {cfdi['floor_ms']:.2f}, satcfdi `to_xml(validate=True)` "
                 f"{cfdi['satcfdi_to_xml_validate_true_ms']:.0f} (recompiles the XSD); our engine "

@@ -24,7 +24,7 @@ import time
 import httpx
 
 from bench import seed
-from bench.common import (CUSTOMER, ISSUE_Q, LOGIN_Q, PY, ROOT, SALES_Q, TICKET_Q, DATA, Server, main_url,
+from bench.common import (CUSTOMER, ISSUE_Q, LOGIN_Q, PY, ROOT, SALES_Q, TICKET_Q, DATA, Server, cpu_seconds, main_url,
                           save, scale_url)
 
 QUICK = dict(lookup_s=6, pages_s=3, issue_c1=40, issue_c32=300, memory=[], scale=[10_000, 100_000], scale_n=200,
@@ -175,7 +175,14 @@ def issue(engine: str, cfg: dict, workers: int) -> dict:
             log(f"[{engine}] {n} ticket tokens, then issuing at concurrency {conc} ({workers} workers)")
             tokens = asyncio.run(_tokens(base, company, refs_i))
             reqs = [gql(ISSUE_Q, {"input": {"customer": CUSTOMER}}, t) for t in tokens]
+            pids = {"server": server.proc.pid, "pac_emulator": pac.proc.pid}
+            before = cpu_seconds(pids)
             out[name] = _summary(load(base, reqs, conc, once=True))
+            after = cpu_seconds(pids)
+            done = max(1, out[name]["kinds"].get("InvoiceIssued", 0))
+            # CPU per invoice of each process group: on 2 shared cores the PAC emulator's and
+            # PostgreSQL's CPU comes out of the same budget as ours.
+            out[name]["cpu_ms_per_invoice"] = {g: round((after[g] - before[g]) * 1000 / done, 2) for g in after}
             issued += n
         # One more invoice: its stored PDF and the portal page against static files of the same size.
         token = asyncio.run(_tokens(base, company, [f"{prefix}{issued:07d}"]))[0]

@@ -4,11 +4,13 @@
 
 Floors the GraphQL and page figures are divided by, served by the same process:
 
-- `POST /bench/ticket` with JSON {"c": company number, "r": reference, "t": total} does the
-  same database work as services.portal.lookup.lookup_ticket through the same repositories
-  and ORM (the throttle counters counted and checked in one statement, then
-  `uow.sales.ticket_with_invoice(company, reference_key)`, then the refund of a successful
-  lookup). It skips the policy check, the concept preview and the ticket token.
+- `POST /bench/ticket` with JSON {"c": company number, "r": reference, "t": total}: the
+  lookup as it was before issue 16's changes, kept as a reference point (the "ORM route"):
+  the throttle counters counted and checked in one ORM statement, then
+  `uow.sales.ticket_with_invoice(company, reference_key)` through the ORM session, then the
+  refund of a successful lookup. The product's lookup now reads and counts in one statement
+  on the driver (persistence/repositories/tickets.py). It skips the policy check, the
+  concept preview and the ticket token.
 - `POST /bench/raw-ticket`, same JSON: **the raw-driver floor** (issue 16). The ticket read
   (sale + merchant + live invoice, without the invoice's XML/PDF columns, the same outer
   join as `ticket_with_invoice`) as **one query through the driver** (asyncpg or
