@@ -84,9 +84,9 @@ async def download(services: Services, public_id: str, kind: FileKind, token: st
     async with services.uow_factory() as uow:
         # A factura global's public id starts with "g" (never hex, so never an invoice's).
         repository = uow.global_invoices if public_id.startswith("g") else uow.invoices
-        row = await repository.by_public_id(public_id)
-        merchant = await uow.merchants.by_id(row.merchant_id) if row is not None else None
-    if row is None or merchant is None or row.stamped_xml is None:
+        found = await repository.for_download(public_id)
+    if found is None or found[0].stamped_xml is None:
         return NotFound(NOT_STAMPED)
+    row, issuer_rfc = found
     body = row.stamped_xml if kind == "xml" else await ensure_pdf(services, row)
-    return DownloadFile(body, MEDIA_TYPES[kind], file_name(merchant.rfc, row, kind))
+    return DownloadFile(body, MEDIA_TYPES[kind], file_name(issuer_rfc, row, kind))
