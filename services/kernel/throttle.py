@@ -5,7 +5,10 @@ counted *before* it is answered, in one atomic step that also returns the new co
 (``Throttle.hit``: INSERT ... ON CONFLICT DO UPDATE ... RETURNING, or a Redis script), so
 a burst of concurrent attempts cannot all read the same old count: at most the limit gets
 through. An attempt that turns out not to be a guess (the right data, the right password,
-or one sent back a challenge instead of an answer) is refunded.
+or one sent back a challenge instead of an answer) is refunded. A ticket lookup with the
+counters in the database does both in one statement (persistence/repositories/tickets.py):
+the attempt is charged only when the ticket was not found, under the counter row's lock,
+and a found ticket is decided as if counted; nothing to refund.
 
 Two kinds of limit (``admit``):
 
