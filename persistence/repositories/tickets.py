@@ -51,8 +51,9 @@ _TICKET = (
     "WHERE m.company_number = {company} AND s.reference_key = {key} AND s.total_cents = {total} "
     "ORDER BY i.correction DESC LIMIT 1"
 )
-# One attempt on each key unless the ticket was found; a window that has ended starts
-# again (the same semantics as ThrottleRepository.hit). {charge} is 0 or 1.
+# One attempt on each key unless the ticket was found (the inserted count, excluded.count,
+# is 0 or 1); a window that has ended starts again (the same semantics as
+# ThrottleRepository.hit).
 _UPSERT_SET = (
     "ON CONFLICT (key) DO UPDATE SET "
     "count = CASE WHEN throttle.window_start <= {ended} THEN excluded.count ELSE throttle.count + excluded.count END, "
@@ -80,7 +81,8 @@ class FoundTicket:
     invoice: Any | None
 
 
-Counted = list[tuple[str, int, datetime]]  # (key, count after this attempt, window start)
+# (key, count after this attempt, window start), in no particular order (RETURNING's).
+Counted = list[tuple[str, int, datetime]]
 
 
 def _processors(engine: AsyncEngine, table: Table, names: Sequence[str]) -> list[tuple[str, Callable | None]]:
@@ -169,9 +171,7 @@ class TicketQueries:
             async with driver.execute(self._ticket_sql, (company_number, reference_key, total_cents)) as cursor:
                 cursor.row_factory = _sqlite_row
                 found = self._found(await cursor.fetchone())
-        # RETURNING gives no promise of order: put the counts back in the keys' order.
-        order = {k: i for i, k in enumerate(keys)}
-        return found, sorted(counted, key=lambda h: order[h[0]])
+        return found, counted
 
 
 def _sqlite_row(cursor: Any, row: tuple) -> dict[str, Any]:

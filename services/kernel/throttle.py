@@ -121,13 +121,17 @@ class ChallengeRequired:
 Admission = Admitted | Refused | ChallengeRequired
 
 
+def attempt_keys(hard: dict[str, int], burst: tuple[str, int] | None = None) -> list[str]:
+    """The distinct keys one attempt is counted on: the hard limits', then the burst's."""
+    return list(dict.fromkeys([*hard, *([burst[0]] if burst else [])]))
+
+
 async def admit(
     throttle: Throttle, now: datetime, *, hard: dict[str, int], burst: tuple[str, int] | None = None,
     solved: bool = False,
 ) -> Admission:
     """Count this attempt on every key, then decide from the counts the same step returned."""
-    keys = list(dict.fromkeys([*hard, *([burst[0]] if burst else [])]))
-    hits = {h.key: h for h in await throttle.hit(keys, now)}
+    hits = {h.key: h for h in await throttle.hit(attempt_keys(hard, burst), now)}
     admission, refund = decide(hits, hard=hard, burst=burst, solved=solved)
     if refund:
         await throttle.refund(refund, now)
@@ -139,7 +143,7 @@ def decide(
 ) -> tuple[Admission, list[str]]:
     """The decision from the counts with this attempt counted, and the keys whose count
     must give this attempt back (it was not answered, so it was no guess)."""
-    keys = list(dict.fromkeys([*hard, *([burst[0]] if burst else [])]))
+    keys = attempt_keys(hard, burst)
     over = [hits[k] for k, limit in hard.items() if hits[k].count > limit]
     if over:
         # The attempt is not answered: the target's counter does not keep it (the hard

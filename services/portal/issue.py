@@ -149,12 +149,12 @@ async def _claim(
     the row lives: globals claim only sales without one), and no other ticket points to
     it (combined invoices are inserted by services/portal/multi.py)."""
     assert merchant.id is not None and sale.id is not None
-    merchant_id, sale_id_ = merchant.id, sale.id
+    merchant_id, sale_id = merchant.id, sale.id
     folios = f"folio:{merchant.id}:{merchant.series}"  # the next of this series, gapless
 
     def new_row() -> InvoiceRow:
         return InvoiceRow(
-            public_id=secrets.token_hex(16), merchant_id=merchant_id, sale_id=sale_id_,
+            public_id=secrets.token_hex(16), merchant_id=merchant_id, sale_id=sale_id,
             series=merchant.series, folio=0, status=DocumentStatus.PENDING, total_cents=sale.total_cents,
             customer_rfc=customer.rfc, customer_name=customer.legal_name, customer_zip=customer.zip_code,
             customer_regime=customer.tax_regime, customer_use=customer.cfdi_use, customer_email=customer.email,
@@ -206,7 +206,6 @@ async def _claim(
         row.updated_at = datetime.now(UTC)
         await uow.invoices.save(row)
 
-    sale_id = sale.id
     return await issuing.wait_for_lease(
         services, _invoices, lambda uow: uow.invoices.by_sale(sale_id), on_leased=adopt,
         busy_text="Otra solicitud está facturando este ticket. Intenta de nuevo en un minuto.",

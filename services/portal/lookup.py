@@ -10,7 +10,7 @@ from services.kernel.container import Services
 from services.kernel.money import cents, is_money, to_cents
 from services.kernel.security import TICKET
 from services.kernel.throttle import (
-    Admitted, ChallengeRequired, Hit, Refused, admit, decide, hits_from_rows, lookup_keys, wait_message,
+    Admitted, ChallengeRequired, Hit, Refused, admit, attempt_keys, decide, hits_from_rows, lookup_keys, wait_message,
 )
 from services.merchants import service as merchants
 from services.merchants.models import Merchant, merchant_from_row
@@ -88,7 +88,7 @@ async def lookup_ticket(
         # One statement reads the ticket and counts the attempt unless the ticket was
         # found (the right data is no guess): one round trip, nothing to refund (issue 16).
         found, rows = await services.tickets.counted_ticket(
-            company_number, key, total_cents, list(dict.fromkeys([*hard, per_company])), now, services.throttle.window)
+            company_number, key, total_cents, attempt_keys(hard, burst), now, services.throttle.window)
         hits = {h.key: h for h in hits_from_rows(rows, now, services.throttle.window)}
         if found is not None:  # decided as if counted, like every attempt
             hits = {k: Hit(k, h.count + 1, h.retry_after) for k, h in hits.items()}
