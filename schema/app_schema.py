@@ -2,14 +2,8 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-)
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -18,15 +12,13 @@ from schema.api_keys.queries import ApiKeyQuery
 from schema.cancellation.mutations import CancellationMutation
 from schema.catalogs.queries import CatalogQuery
 from schema.dashboard.queries import DashboardQuery
-from schema.document_cache import ValidationByDocument
-from schema.errors import mask_errors
 from schema.global_invoice.mutations import GlobalInvoiceMutation
 from schema.global_invoice.queries import GlobalInvoiceQuery
-from schema.input_guard import InputGuard
 from schema.invoicing.queries import InvoicingQuery
 from schema.merchants.mutations import MerchantMutation
 from schema.merchants.queries import MerchantQuery
 from schema.portal.mutations import PortalMutation
+from schema.pipeline import request_guards
 from schema.portal.queries import PortalQuery
 from schema.sales.mutations import SalesMutation
 from schema.sales.queries import SalesQuery
@@ -59,17 +51,13 @@ def build_schema(
         *QueryDepthLimiter(max_depth=max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
     ]
-    # Registered as zero-argument factories, one instance per request (CONVENTIONS 8).
-    extensions = [
-        lambda: MaxTokensLimiter(max_token_count=max_tokens),
-        lambda: AddValidationRules(rules),
-        lambda: ParserCache(maxsize=256),
-        ValidationByDocument,  # ValidationCache keyed by the document's identity (issue 16)
-        InputGuard,  # NUL, control characters, lone surrogates, over-long strings: BAD_USER_INPUT
-        mask_errors,
-    ]
     if production:
-        extensions.append(DisableIntrospection)
+        rules.append(NoSchemaIntrospectionCustomRule)  # what strawberry's DisableIntrospection adds
+    # One extension for every guard (schema/pipeline.py): the token limit, these rules, the
+    # parser cache, validation per document, the input guard (NUL, control characters,
+    # lone surrogates, over-long strings: BAD_USER_INPUT) and the masking of internal
+    # errors; a fresh instance per request (CONVENTIONS 8).
+    extensions = [request_guards(max_tokens=max_tokens, rules=rules)]
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,

@@ -12,10 +12,8 @@ sending new documents only evicts old entries.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
-
-from strawberry.extensions import SchemaExtension
 
 T = TypeVar("T")
 
@@ -46,15 +44,11 @@ class IdentityMemo(Generic[T]):
 _VALIDATED: IdentityMemo[list] = IdentityMemo(maxsize=256)
 
 
-class ValidationByDocument(SchemaExtension):
-    """strawberry's ValidationCache, keyed by the document's identity (see above) instead
-    of its recursive hash; the same validate_document, the same errors."""
+def validated(schema: Any, document: Any, rules: tuple) -> list:
+    """graphql-core's validation errors of ``document`` under ``rules``, remembered per
+    (schema, document) by identity and rules by value: strawberry's ValidationCache
+    without its recursive hash of the document; the same validate_document, the same
+    errors."""
+    from strawberry.schema.schema import validate_document  # what ValidationCache calls
 
-    def on_validate(self) -> Iterator[None]:
-        from strawberry.schema.schema import validate_document  # what ValidationCache calls
-
-        context = self.execution_context
-        schema, document, rules = context.schema._schema, context.graphql_document, context.validation_rules
-        context.pre_execution_errors = _VALIDATED.get(
-            (schema, document), tuple(rules), lambda: validate_document(schema, document, rules))
-        yield
+    return _VALIDATED.get((schema, document), tuple(rules), lambda: validate_document(schema, document, rules))

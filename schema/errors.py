@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
+
+
+INTERNAL_ERROR = "Error interno. Intenta de nuevo más tarde."  # what a masked error says
 
 
 class PublicError(Exception):
@@ -25,6 +27,3 @@ def should_mask(error: GraphQLError) -> bool:
         return False
     return True
 
-
-def mask_errors() -> MaskErrors:
-    return MaskErrors(should_mask_error=should_mask, error_message="Error interno. Intenta de nuevo más tarde.")

@@ -16,7 +16,6 @@ from typing import Any
 from graphql import (
     ArgumentNode,
     DocumentNode,
-    ExecutionResult,
     GraphQLError,
     ListValueNode,
     ObjectValueNode,
@@ -27,7 +26,6 @@ from graphql import (
     Visitor,
     visit,
 )
-from strawberry.extensions import SchemaExtension
 
 from schema.document_cache import IdentityMemo
 from services.kernel.codes import RequestErrorCode
@@ -121,13 +119,3 @@ def input_errors(document: DocumentNode, variables: dict[str, Any] | None) -> li
         if len(errors) >= MAX_ERRORS:
             break
     return errors
-
-
-class InputGuard(SchemaExtension):
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.graphql_document is not None and context.result is None:
-            errors = input_errors(context.graphql_document, context.variables)
-            if errors:
-                context.result = ExecutionResult(data=None, errors=errors)
-        yield
