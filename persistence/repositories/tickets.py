@@ -43,6 +43,7 @@ _PARTS: tuple[tuple[str, str, Table, tuple[str, ...]], ...] = (
     ("i", "i_", InvoiceRow.__table__, _INVOICE),  # type: ignore[attr-defined]
 )
 _COLUMNS = ", ".join(f"{a}.{c} AS {p}{c}" for a, p, _, cols in _PARTS for c in cols)
+_ALIASES = tuple(p + c for _, p, _, cols in _PARTS for c in cols)  # the read's columns, in order
 # The same read as SaleRepository.ticket_with_invoice: the sale by (company number,
 # reference key) and its live invoice (the newest correction), here with the total too.
 _TICKET = (
@@ -129,9 +130,8 @@ class TicketQueries:
             driver = (await conn.get_raw_connection()).driver_connection
             if self.pg:
                 return self._found(await driver.fetchrow(self._ticket_sql, company_number, reference_key, total_cents))
-            async with driver.execute(self._ticket_sql, (company_number, reference_key, total_cents)) as cursor:
-                cursor.row_factory = _sqlite_row
-                return self._found(await cursor.fetchone())
+            return self._found(_first(await driver.execute_fetchall(
+                self._ticket_sql, (company_number, reference_key, total_cents))))
 
     async def counted_ticket(
         self, company_number: str, reference_key: str, total_cents: int | None, keys: Sequence[str], now: datetime,
@@ -153,7 +153,9 @@ class TicketQueries:
         # subquery, then the read; each statement commits as it ends (no BEGIN). The
         # process's writer lock is taken before the pooled connection, in the order every
         # writing unit of work takes them (the other order deadlocked a burst of lookups
-        # against a refund once the pool was spent).
+        # against a refund once the pool was spent). execute_fetchall runs each statement
+        # and reads its rows in one trip to aiosqlite's thread (execute, fetch and close
+        # were three).
         sql = self._sqlite_upserts.get(len(keys))
         if sql is None:
             exists = _TICKET.format(company="?", key="?", total="?")
@@ -166,13 +168,14 @@ class TicketQueries:
         params = (start, company_number, reference_key, total_cents, *keys, ended, ended)
         async with sqlite_writer(self.engine), self.engine.connect() as conn:
             driver = (await conn.get_raw_connection()).driver_connection
-            async with driver.execute(sql, params) as cursor:
-                counted = [(k, c, self._read_instant(s)) for k, c, s in await cursor.fetchall()]
-            async with driver.execute(self._ticket_sql, (company_number, reference_key, total_cents)) as cursor:
-                cursor.row_factory = _sqlite_row
-                found = self._found(await cursor.fetchone())
+            counted = [(k, c, self._read_instant(s)) for k, c, s in await driver.execute_fetchall(sql, params)]
+            found = self._found(_first(await driver.execute_fetchall(
+                self._ticket_sql, (company_number, reference_key, total_cents))))
         return found, counted
 
 
-def _sqlite_row(cursor: Any, row: tuple) -> dict[str, Any]:
-    return {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
+def _first(rows: Any) -> dict[str, Any] | None:
+    """The first of SQLite's rows (plain tuples, in the read's column order) by alias."""
+    for row in rows:
+        return dict(zip(_ALIASES, row, strict=True))
+    return None
