@@ -64,3 +64,37 @@ async def test_autocommit_unit_of_work_commits_each_statement(database_url):
             await uow.commit()
     finally:
         await engine.dispose()
+
+
+async def test_sqlite_pool_rolls_back_only_a_connection_left_in_a_transaction(sqlite_url, monkeypatch):
+    # SQLite's pool has no unconditional ROLLBACK on return (a trip to aiosqlite's thread
+    # on every checkin, issue 16): a connection handed back inside a transaction is still
+    # rolled back, so its write lock and its uncommitted rows go with it.
+    engine = create_engine(sqlite_url, pool_size=1)
+    rollbacks = []
+    try:
+        async with engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            await driver.execute("CREATE TABLE IF NOT EXISTS af_reset_probe (n integer)")
+            await driver.execute("DELETE FROM af_reset_probe")
+        raw = engine.sync_engine.pool
+        async with engine.connect() as conn:
+            adapter = type((await conn.get_raw_connection()).dbapi_connection)  # SQLAlchemy's aiosqlite adapter
+        original = adapter.rollback
+        monkeypatch.setattr(adapter, "rollback", lambda self: rollbacks.append(1) or original(self))
+        async with engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            await driver.execute("SELECT count(*) FROM af_reset_probe")  # autocommitted
+        assert rollbacks == []
+        async with engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            await driver.execute("BEGIN IMMEDIATE")
+            await driver.execute("INSERT INTO af_reset_probe (n) VALUES (1)")
+            assert driver.in_transaction
+        assert rollbacks == [1] and raw.checkedout() == 0
+        async with engine.connect() as conn:  # the same pooled connection (pool_size=1)
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert not driver.in_transaction
+            assert await driver.execute_fetchall("SELECT count(*) FROM af_reset_probe") == [(0,)]
+    finally:
+        await engine.dispose()
