@@ -52,12 +52,15 @@ class UnitOfWork:
             await self.session.connection(execution_options=autocommit_options(self.session.bind))
         elif self._write:
             await self.session.connection(execution_options={WRITE_OPTION: True})
-        elif self.session.bind.dialect.name == "postgresql":
-            # A reading unit of work on PostgreSQL runs without BEGIN/ROLLBACK: under READ
-            # COMMITTED every statement takes its own snapshot inside a transaction too, so
-            # the two round trips bought nothing (issue 16: 5 of an issuance's 34). SQLite
-            # keeps its BEGIN, which there does hold one snapshot for the whole block.
-            await self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        else:
+            # A reading unit of work runs without BEGIN/ROLLBACK, each statement on its own
+            # snapshot. On PostgreSQL, READ COMMITTED takes a snapshot per statement inside a
+            # transaction too, so the two round trips bought nothing (issue 16: 5 of an
+            # issuance's 34). SQLite's BEGIN did hold one snapshot for the block; it is
+            # dropped too, so both engines read alike (no service may count on a snapshot
+            # across statements) and a read costs no trips to aiosqlite's thread for BEGIN
+            # and ROLLBACK (persistence.db._end_only_open_transactions).
+            await self.session.connection(execution_options=autocommit_options(self.session.bind))
         self.counters = CounterRepository(self.session)
         self.merchants = MerchantRepository(self.session)
         self.sales = SaleRepository(self.session)
