@@ -82,6 +82,7 @@ DOWNLOAD = "download"
 AUDIENCES = (MERCHANT, TICKET, INVOICE, DOWNLOAD)
 _ALGORITHM = "HS256"
 _PUBLIC_ID = re.compile(r"[0-9a-z]{1,40}")
+_KNOWN_HEADERS = 32
 
 
 class TokenError(Exception):
@@ -108,6 +109,11 @@ class TokenService:
         self._issuer = issuer
         self._keys = {_kid(s): s for s in (*previous_secrets, secret)}
         self._headers = {"kid": _kid(secret)}
+        # kid of each header segment seen (a pure function of it). PyJWT's
+        # get_unverified_header decodes the whole token, as decode() does again: a second
+        # full decode on every authenticated request, for the same few headers (issue 16).
+        # Bounded: headers an attacker invents past it are decoded as before, not kept.
+        self._kids: dict[str, str | None] = {}
 
     def issue(self, audience: str, subject: str, ttl: timedelta, **extra) -> tuple[str, datetime]:
         now = datetime.now(UTC)
@@ -124,9 +130,19 @@ class TokenService:
         token = jwt.encode(payload, self._secret, algorithm=_ALGORITHM, headers=self._headers)
         return token, expires.replace(microsecond=0)
 
+    def _header_kid(self, token: str) -> str | None:
+        segment = token.partition(".")[0]
+        try:
+            return self._kids[segment]
+        except KeyError:
+            kid = jwt.get_unverified_header(token).get("kid")
+            if len(self._kids) < _KNOWN_HEADERS:
+                self._kids[segment] = kid
+            return kid
+
     def decode(self, token: str, audience: str) -> Claims:
         try:
-            kid = jwt.get_unverified_header(token).get("kid")
+            kid = self._header_kid(token)
             secret = self._keys.get(kid)
             if secret is None:
                 raise TokenError("unknown key id")
