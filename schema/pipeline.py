@@ -45,6 +45,14 @@ class RequestGuards(MaskErrors):
         context.validation_rules = context.validation_rules + self.rules
         yield from super().on_operation()  # masks the result's internal errors on the way out
 
+    def _process_result(self, result: object) -> None:
+        # MaskErrors tests the result against a runtime_checkable Protocol, which walks
+        # the protocol's attributes on every request; the results here are graphql-core's
+        # or strawberry's ExecutionResult, both with ``errors``.
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = self._process_errors(errors)  # type: ignore[attr-defined]
+
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         context.graphql_document = self.parse(context.query, **context.parse_options)
