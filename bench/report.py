@@ -79,6 +79,18 @@ def table(r: dict) -> str:
             out.append(f"| {name} | {e['workers']} | {g['rps']:.0f} | {g['p99_ms']:.0f} | {o['rps']:.0f} | {f['rps']:.0f} | "
                        f"{j['rps']:.0f} | {ratio:.2f}× | ≥{need}×, p99<100 | {_ok(ratio >= need and g['p99_ms'] < 100)} | {_found(g)} |")
         out.append("")
+    layers = {eng: e["lookup"]["cpu_layers"] for eng, e in engines.items() if "cpu_layers" in e.get("lookup", {})}
+    if layers:
+        out += ["Where a lookup's CPU goes: ms per request in one process, no network, sequential (bench/inprocess.py; "
+                "uvicorn's HTTP parsing, about 0.1 ms, comes on top of each):", "",
+                "| engine | plain JSON | raw-driver floor | GraphQL `{ __typename }` | lookup service alone | GraphQL lookup | "
+                "GraphQL executing the selection | lookup ÷ floor (CPU) |", "|---|---|---|---|---|---|---|---|"]
+        for eng, c in layers.items():
+            executing = c["graphql_lookup"] - c["lookup_service"] - c["graphql_typename"]
+            out.append(f"| {NAMES[eng]} | {c['plain_json']:.3f} | {c['raw_floor']:.3f} | {c['graphql_typename']:.3f} | "
+                       f"{c['lookup_service']:.3f} | {c['graphql_lookup']:.3f} | {executing:.3f} | "
+                       f"{c['raw_floor'] / c['graphql_lookup']:.2f}× |")
+        out.append("")
     pages = {eng: e["issue"]["pages"] for eng, e in engines.items() if "pages" in e.get("issue", {})}
     if pages:
         out += ["### Portal page and stored PDF vs a static file of the same bytes, same server, concurrency 8, interleaved", "",

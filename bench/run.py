@@ -25,12 +25,12 @@ import httpx
 
 from bench import seed
 from bench.common import (CUSTOMER, ISSUE_Q, LOGIN_Q, PY, ROOT, SALES_Q, TICKET_Q, DATA, Server, cpu_seconds, main_url,
-                          save, scale_url)
+                          save, scale_url, server_env)
 
 QUICK = dict(lookup_s=6, pages_s=3, issue_c1=40, issue_c32=300, memory=[], scale=[10_000, 100_000], scale_n=200,
-             pdf_runs=2, cfdi_n=100)
+             pdf_runs=2, cfdi_n=100, layers_n=1000)
 FULL = dict(lookup_s=15, pages_s=6, issue_c1=200, issue_c32=2000, memory=[1000, 2000, 5000, 10_000],
-            scale=[10_000, 1_000_000], scale_n=1000, pdf_runs=5, cfdi_n=300)
+            scale=[10_000, 1_000_000], scale_n=1000, pdf_runs=5, cfdi_n=300, layers_n=3000)
 
 
 def log(*a):
@@ -156,7 +156,17 @@ def lookup(engine: str, cfg: dict, workers: int, redis_url: str | None = None) -
         out["lookup"] = interleaved(base, subjects, 64, cfg["lookup_s"])
         out["memory_end"] = server.memory()
     out["loadavg_after"] = _loadavg()
+    if redis_url is None:
+        out["cpu_layers"] = lookup_layers(engine, cfg)
     return out
+
+
+def lookup_layers(engine: str, cfg: dict) -> dict:
+    """CPU per lookup layer by layer, in one process without a network (bench/inprocess.py)."""
+    log(f"[{engine}] lookup CPU by layer, in process")
+    r = subprocess.run([PY, "-m", "bench.inprocess", engine, "--n", str(cfg["layers_n"])], cwd=ROOT,
+                       capture_output=True, text=True, check=True, env=server_env(main_url(engine)))
+    return json.loads(r.stdout)["cpu_ms"]
 
 
 def issue(engine: str, cfg: dict, workers: int) -> dict:
