@@ -64,8 +64,18 @@ def _client(i: int) -> str:
 
 
 async def measure(n: int, rounds: int) -> dict:
+    from bench.server import app, raw
+
+    try:
+        return await _measure(app, n, rounds)
+    finally:
+        # aiosqlite's connection threads would keep the process alive past its answer.
+        await raw.close()
+        await app.state.services.engine.dispose()
+
+
+async def _measure(app, n: int, rounds: int) -> dict:
     from bench import seed
-    from bench.server import app
     from services.portal.lookup import lookup_ticket
 
     engine_url = os.environ["DATABASE_URL"]

@@ -165,7 +165,7 @@ def lookup_layers(engine: str, cfg: dict) -> dict:
     """CPU per lookup layer by layer, in one process without a network (bench/inprocess.py)."""
     log(f"[{engine}] lookup CPU by layer, in process")
     r = subprocess.run([PY, "-m", "bench.inprocess", engine, "--n", str(cfg["layers_n"])], cwd=ROOT,
-                       capture_output=True, text=True, check=True, env=server_env(main_url(engine)))
+                       capture_output=True, text=True, check=True, env=server_env(main_url(engine)), timeout=900)
     return json.loads(r.stdout)["cpu_ms"]
 
 

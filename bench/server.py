@@ -38,7 +38,7 @@ from services.kernel.money import cents, from_cents
 from services.kernel.throttle import Admitted, admit, lookup_keys
 from services.sales.ticket import reference_key
 
-app = create_app()
+app = create_app(freeze_gc=True)  # as api.asgi serves it
 services = app.state.services
 DATABASE_URL = os.environ["DATABASE_URL"]
 STATIC_FLOOR = DATA / "static-floor"
@@ -121,6 +121,17 @@ class _RawPool:
                 return await cur.fetchone()
         finally:
             self.pool.put_nowait(conn)
+
+
+    async def close(self) -> None:
+        if self.pool is None:
+            return
+        if self.pg:
+            await self.pool.close()
+        else:
+            while not self.pool.empty():
+                await self.pool.get_nowait().close()
+        self.pool = None
 
 
 raw = _RawPool()
