@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from datetime import timedelta
 from pathlib import Path
@@ -112,7 +113,15 @@ class GraphQLView(StrictRequests, PersistedOperations, GraphQL):
         return context
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, services: Services | None = None, *, freeze_gc: bool = False
+               ) -> Starlette:
+    """``freeze_gc``: a serving process's own app (api.asgi). Once started, what is loaded
+    (the schema, SAT's catalogues, satcfdi's and lxml's data, the PDF templates: about
+    250,000 objects) is moved out of the garbage collector's sight with ``gc.freeze()``.
+    Python's full collection walks every tracked object, 50 to 80 ms here with the event
+    loop stopped, and every request in flight waits for it: a tail-latency spike on
+    objects that live as long as the process. Not for tests, which build many apps in one
+    process (what each froze would never be collected)."""
     settings = settings or get_settings()
     services = services or build_services(settings)
     schema = build_schema(
@@ -190,6 +199,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if hasattr(services.pac, "warm"):
             await services.pac.warm()  # sandbox certificate and XSLT, before the first request
         await services.pdf.start()
+        if freeze_gc:
+            gc.collect()  # what start-up left as garbage is collected first, not frozen
+            gc.freeze()
         loops = [asyncio.create_task(outbox.run_forever(services)), asyncio.create_task(webhooks.run_forever(services))]
         try:
             yield
