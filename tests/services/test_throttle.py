@@ -132,6 +132,55 @@ async def test_the_right_ticket_in_a_burst_of_guesses_answers_at_most_the_limit_
         assert type(found).__name__ == "Invoiceable"
 
 
+async def test_finding_a_ticket_counts_nothing_and_still_waits_past_the_limit(backend_name, backend):
+    """With the counters in the database a found ticket counts nothing (on SQLite it only
+    reads them: no row written, no write lock taken, issue 16; on PostgreSQL it adds 0 in
+    the same statement), and is still decided on them: a client past its limit waits even
+    with the right data, and a window that has ended no longer holds anybody."""
+    if backend_name[0] == "redis":
+        pytest.skip("Redis counts and refunds (services.kernel.throttle.admit)")
+    from sqlalchemy import text, update
+
+    from persistence.tables import ThrottleRow
+    from services.kernel.throttle import lookup_keys
+
+    row = await _merchant_with_sale(backend)  # T-1, 1160.00
+    client = _address()
+    keys = lookup_keys(client, row.company_number)
+
+    async def counters() -> dict[str, int]:
+        async with backend.engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT key, count FROM throttle WHERE key IN (:a, :b, :c)"),
+                                       dict(zip("abc", keys, strict=True)))).all()
+        return {k: c for k, c in rows if c or backend_name[0] == "sqlite"}  # PostgreSQL's +0 rows left out
+
+    async def find(reference: str = "T-1"):
+        return await lookup.lookup_ticket(backend, row.company_number, reference, Decimal("1160.00"), client)
+
+    company_before = (await counters()).get(keys[2])
+    for _ in range(3):
+        assert type(await find()).__name__ == "Invoiceable"
+    assert await counters() == ({} if company_before is None else {keys[2]: company_before})
+    # A failed guess is counted on every key; finding the ticket afterwards changes nothing.
+    assert isinstance(await find("NOPE"), TicketNotFound)
+    counted = await counters()
+    assert counted[keys[0]] == counted[keys[1]] == 1
+    assert type(await find()).__name__ == "Invoiceable"
+    assert await counters() == counted
+    # Past the per-address-and-company limit the right data waits too ...
+    limit = backend.throttle.limits.per_client_company
+    for _ in range(limit):
+        await find("NOPE")
+    refused = await find()
+    assert isinstance(refused, TicketNotFound) and 0 < refused.retry_after_seconds <= 15 * 60
+    # ... until the window has ended (the counters' windows start in the past here).
+    table = ThrottleRow.__table__
+    async with backend.engine.begin() as conn:  # through the column's type: its stored format
+        await conn.execute(update(table).where(table.c.key.in_(keys[:2]))
+                           .values(window_start=datetime.now(UTC) - timedelta(minutes=16)))
+    assert type(await find()).__name__ == "Invoiceable"
+
+
 async def test_a_burst_of_concurrent_wrong_passwords_checks_at_most_the_limit(backend):
     row = await make_merchant(backend, f"{uuid.uuid4().hex[:10]}@example.com")
     client = _address()
