@@ -26,6 +26,7 @@ from api.persisted import PersistedOperations
 from api.settings import Settings, get_settings
 from persistence.db import create_engine, session_factory
 from persistence.uow import uow_factory
+from persistence.repositories.downloads import DownloadQueries
 from persistence.repositories.tickets import TicketQueries
 from schema.app_schema import build_schema
 from schema.context import Context
@@ -76,6 +77,7 @@ def build_services(settings: Settings, engine=None, *, pdf_inline: bool = False)
         challenges=Challenges(settings.challenge_hmac_key, cost=settings.challenge_cost,
                               max_number=settings.challenge_max_number, ttl=timedelta(minutes=settings.challenge_minutes)),
         tickets=TicketQueries(engine),
+        downloads=DownloadQueries(engine),
         mail_from=settings.mail_from,
     )
     return services

@@ -6,6 +6,7 @@ import base64
 from dataclasses import dataclass
 from typing import Literal
 
+from persistence.repositories.downloads import StoredFile
 from persistence.tables import GlobalInvoiceRow, InvoiceRow
 from persistence.uow import UnitOfWork
 from services.kernel.container import Services
@@ -21,7 +22,7 @@ LINK_MISMATCH = "El enlace no corresponde a este archivo."
 NOT_STAMPED = "La factura no existe o aún no está timbrada."
 
 
-def file_name(issuer_rfc: str, row: InvoiceRow | GlobalInvoiceRow, ext: str) -> str:
+def file_name(issuer_rfc: str, row: InvoiceRow | GlobalInvoiceRow | StoredFile, ext: str) -> str:
     """{RFC emisor}_{serie}{folio}_{UUID}.xml|pdf"""
     return f"{issuer_rfc}_{row.series}{row.folio}_{row.uuid}.{ext}"
 
@@ -81,12 +82,16 @@ async def download(services: Services, public_id: str, kind: FileKind, token: st
         return Forbidden(LINK_INVALID)
     if claims.subject != public_id or claims.extra.get("k") != kind:
         return Forbidden(LINK_MISMATCH)
+    stored = await services.downloads.stored_file(public_id, kind)  # one query on the driver (issue 16)
+    if stored is None or not stored.stamped:
+        return NotFound(NOT_STAMPED)
+    if stored.body is not None:
+        return DownloadFile(stored.body, MEDIA_TYPES[kind], file_name(stored.issuer_rfc, stored, kind))
+    # A PDF not rendered yet: render it once and store it (then every link serves it as above).
     async with services.uow_factory() as uow:
-        # A factura global's public id starts with "g" (never hex, so never an invoice's).
         repository = uow.global_invoices if public_id.startswith("g") else uow.invoices
         found = await repository.for_download(public_id)
     if found is None or found[0].stamped_xml is None:
         return NotFound(NOT_STAMPED)
     row, issuer_rfc = found
-    body = row.stamped_xml if kind == "xml" else await ensure_pdf(services, row)
-    return DownloadFile(body, MEDIA_TYPES[kind], file_name(issuer_rfc, row, kind))
+    return DownloadFile(await ensure_pdf(services, row), MEDIA_TYPES[kind], file_name(issuer_rfc, row, kind))

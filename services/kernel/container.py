@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from persistence.repositories.downloads import DownloadQueries
 from persistence.repositories.tickets import TicketQueries
 from persistence.uow import UowFactory
 from services.kernel.challenge import Challenges
@@ -34,6 +35,7 @@ class Services:
     throttle: Throttle
     challenges: Challenges  # proof of work past a target's burst of failures (ALTCHA)
     tickets: TicketQueries  # the portal's ticket lookup on the driver (issue 16)
+    downloads: DownloadQueries  # a download link's stored file on the driver (issue 16)
     merchant_token_ttl: timedelta = timedelta(hours=12)
     ticket_token_ttl: timedelta = timedelta(minutes=15)
     invoice_token_ttl: timedelta = timedelta(days=30)

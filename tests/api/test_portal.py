@@ -128,6 +128,31 @@ async def test_download_links_are_signed(gql, merchant, http):
     assert (await http.get(url.split("?")[0] + "?token=nope")).status_code == 403
 
 
+async def test_a_signed_link_to_no_stamped_document_answers_404(gql, merchant, http, services):
+    # The link is genuine (signed by this server) but names no stamped document: an
+    # invoice's or a factura global's public id, XML or PDF, all alike.
+    from services.kernel.security import DOWNLOAD
+
+    for public_id in ("0" * 32, "g" + "0" * 30):
+        for kind in ("xml", "pdf"):
+            token, _ = services.tokens.issue(DOWNLOAD, public_id, timedelta(minutes=5), k=kind)
+            answer = await http.get(f"/downloads/{public_id}.{kind}?token={token}")
+            assert answer.status_code == 404 and "timbrada" in answer.json()["error"]
+    # A stamped invoice's files: the XML, and the PDF rendered on the first request only.
+    row, client = merchant
+    await record(client)
+    inv = (await issue(gql, (await lookup(gql, row))["ticketToken"]))["invoice"]
+    renders = []
+    original = services.pdf.render
+    services.pdf.render = lambda *a, **k: renders.append(1) or original(*a, **k)
+    try:
+        pdfs = [await http.get(inv["pdfUrl"].replace("http://testserver", "")) for _ in range(3)]
+    finally:
+        services.pdf.render = original
+    assert renders == [1] and len({p.content for p in pdfs}) == 1 and pdfs[0].content.startswith(b"%PDF")
+    assert f'_AF1_{inv["uuid"]}.pdf' in pdfs[0].headers["content-disposition"]
+
+
 async def test_concurrent_issue_is_exactly_once(gql, merchant, services):
     row, client = merchant
     await record(client)
