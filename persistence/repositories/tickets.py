@@ -9,14 +9,14 @@ through the column type's own bind and result processors, so what is read and wr
 exactly what the ORM reads and writes (UTCDateTime's text on SQLite, booleans, ...).
 
 ``counted_ticket`` reads the ticket and counts the attempt only when nothing was found.
-On PostgreSQL it is **one statement** (a CTE: the read, and the throttle upsert that
-charges 1, or 0 for a found ticket, under the counter row's lock). On SQLite (no
+On PostgreSQL it is **one statement** (a CTE: the read; then either the throttle upsert,
+when the read found nothing, or a plain read of the counters). On SQLite (no
 data-modifying CTE) the read comes first, on a connection taken without the process's
-writer lock; a found ticket then reads the counters, writing nothing, and only a failed
-lookup takes the lock for its upsert (issue 16: found lookups no longer queue for SQLite's
-one write lock). Either way a found ticket needs no refund, and failed attempts are counted
-one after the other under the row's lock, so no burst of concurrent guesses can share an
-old count (services/kernel/throttle.py).
+writer lock; a found ticket then reads the counters, and only a failed lookup takes the
+lock for its upsert. A found ticket writes nothing and locks no counter row, so the
+customers of one company no longer queue on its counter row (issue 16); it needs no
+refund. Failed attempts are still counted one after the other under the row's lock, so no
+burst of concurrent guesses can share an old count (services/kernel/throttle.py).
 """
 from __future__ import annotations
 
@@ -65,21 +65,30 @@ _UPSERT_SET = (
     "ELSE throttle.window_start END "
     "RETURNING key, count, window_start"
 )
-# PostgreSQL: one statement; a found ticket upserts +0 (under the row's lock, like a
-# failed one). Reading the counters instead for a found ticket (a third CTE) was measured
-# slower: PostgreSQL kept planning that statement anew on every execution (its generic
-# plan looked costlier than the custom ones), 0.62 against 0.20 ms per statement, and the
-# lookup at c64 went 1,195 / 1,122 → 880 / 888 req/s (two A/B pairs, issue 16).
+# Whether the ticket was found is computed once (f) and joined by both branches: written
+# as two EXISTS subqueries instead, PostgreSQL's generic plan looked costlier than its
+# custom ones and it planned the statement anew on every execution (0.62 against 0.20 ms;
+# measured slower than the +0 upsert it replaces, issue 16). With f it keeps the generic
+# plan; lookup at c64 1,106 / 1,097 → 1,158 / 1,179 req/s against the +0 upsert (two A/B
+# pairs).
 _PG_COUNTED = (
     "WITH t AS (" + _TICKET.format(company="$1", key="$2", total="$3") + "), "
+    "f AS (SELECT EXISTS (SELECT 1 FROM t) AS found), "
+    # Not found: one attempt on each key, counted under the counter row's lock.
     "h AS (INSERT INTO throttle (key, window_start, count) "
-    "SELECT k, $5, CASE WHEN EXISTS (SELECT 1 FROM t) THEN 0 ELSE 1 END FROM unnest($4::text[]) AS k "
+    "SELECT k, $5, 1 FROM unnest($4::text[]) AS k, f WHERE NOT f.found "
     + _UPSERT_SET.format(ended="$6") + "), "
-    "hs AS (SELECT array_agg(key) AS h_keys, array_agg(count) AS h_counts, array_agg(window_start) AS h_starts FROM h) "
+    # Found: the counters as they stand (a window that has ended counts nothing), read
+    # without a lock: the right data is no guess and writes nothing.
+    "r AS (SELECT key, CASE WHEN window_start <= $6 THEN 0 ELSE count END AS count, "
+    "CASE WHEN window_start <= $6 THEN $5 ELSE window_start END AS window_start "
+    "FROM throttle, f WHERE f.found AND key = ANY($4::text[])), "
+    "c AS (SELECT key, count, window_start FROM h UNION ALL SELECT key, count, window_start FROM r), "
+    "hs AS (SELECT array_agg(key) AS h_keys, array_agg(count) AS h_counts, array_agg(window_start) AS h_starts FROM c) "
     "SELECT t.*, hs.* FROM hs LEFT OUTER JOIN t ON true"
 )
-# SQLite (no data-modifying CTE): a failed lookup's charge, and a found one's plain read
-# of the counters, which needs neither the writer lock nor a write (issue 16).
+# SQLite (no data-modifying CTE): the same two branches as two statements; a found
+# ticket's read needs neither the writer lock nor a write.
 _SQLITE_CHARGE = "INSERT INTO throttle (key, window_start, count) SELECT column1, ?, 1 FROM (VALUES {values}) WHERE true "
 _SQLITE_READ = (
     "SELECT key, CASE WHEN window_start <= ? THEN 0 ELSE count END, "
@@ -163,9 +172,10 @@ class TicketQueries:
                 driver = (await conn.get_raw_connection()).driver_connection
                 row = await driver.fetchrow(_PG_COUNTED, company_number, reference_key, total_cents, list(keys),
                                             start, ended)
-            counted = [(k, c, self._read_instant(s)) for k, c, s in zip(row["h_keys"], row["h_counts"],
-                                                                        row["h_starts"], strict=True)]
-            return self._found(row), counted
+            found = self._found(row)
+            counted = [(k, c, self._read_instant(s)) for k, c, s in zip(row["h_keys"] or (), row["h_counts"] or (),
+                                                                        row["h_starts"] or (), strict=True)]
+            return found, self._every_key(counted, keys, now) if found is not None else counted
         # SQLite: the read first, on a connection taken without the process's writer lock;
         # only a failed lookup takes the lock (before its connection, the order every
         # writing unit of work takes them) to count its attempt. execute_fetchall runs a

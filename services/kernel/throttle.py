@@ -7,12 +7,12 @@ a burst of concurrent attempts cannot all read the same old count: at most the l
 through. An attempt that turns out not to be a guess (the right data, the right password,
 or one sent back a challenge instead of an answer) is refunded. A ticket lookup with the
 counters in the database counts the attempt only when the ticket was not found, under
-the counter row's lock (persistence/repositories/tickets.py), and decides a found ticket
-on the counts as if counted (a client past its limit waits even with the right data);
-nothing to refund. On PostgreSQL the read and the count are one statement (a found
-ticket adds 0 under the lock); on SQLite a found ticket only reads the counters, so it
-does not wait for failed attempts still in flight and may be answered on a count that has
-not seen them yet: one answer with the right data, which ends the guessing it could help.
+the counter row's lock (persistence/repositories/tickets.py); a found ticket reads the
+counters, writing and locking nothing, and is decided on them as if counted (a client
+past its limit waits even with the right data); nothing to refund. Unlike a failed
+attempt, a found one does not wait for failed attempts still in flight: it may be
+answered on a count that has not seen them yet. That is one answer with the right data,
+which ends the guessing it could have helped.
 
 Two kinds of limit (``admit``):
 

@@ -86,8 +86,8 @@ async def lookup_ticket(
     found: FoundTicket | None
     if services.throttle.in_database:
         # One statement reads the ticket and counts the attempt unless the ticket was
-        # found (the right data is no guess): one round trip on PostgreSQL, nothing to
-        # refund (issue 16).
+        # found (the right data is no guess: the counters are then only read): one round
+        # trip on PostgreSQL, nothing to refund (issue 16).
         found, rows = await services.tickets.counted_ticket(
             company_number, key, total_cents, attempt_keys(hard, burst), now, services.throttle.window)
         hits = {h.key: h for h in hits_from_rows(rows, now, services.throttle.window)}
