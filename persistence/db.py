@@ -129,6 +129,15 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             raise DisconnectionError(f"stale pooled connection: {type(exc).__name__}") from exc
 
 
+@asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator:
+    """A pooled connection's own driver connection (asyncpg's or aiosqlite's), for the hot
+    paths that send plain SQL without the ORM (persistence/repositories/tickets.py,
+    downloads.py); back to the pool when the block ends."""
+    async with engine.connect() as conn:
+        yield (await conn.get_raw_connection()).driver_connection
+
+
 # One writer at a time per process and event loop, on SQLite. SQLite has one write lock per
 # database; a connection that finds it taken sleeps in SQLite's busy handler (1, 2, 5, 10 …
 # ms) and tries again, so ten pooled connections of one process writing at once spent most

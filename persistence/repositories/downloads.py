@@ -15,6 +15,8 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from persistence.db import driver_connection
+
 _COLUMN = {"xml": "stamped_xml", "pdf": "pdf"}
 _SQL = (
     "SELECT d.{column}, d.stamped_xml IS NOT NULL, d.series, d.folio, d.uuid, m.rfc "
@@ -49,8 +51,7 @@ class DownloadQueries:
     async def stored_file(self, public_id: str, kind: Literal["xml", "pdf"]) -> StoredFile | None:
         """The document's file of that kind, or None when no document has that public id."""
         sql = self._sql[(public_id.startswith("g"), kind)]
-        async with self.engine.connect() as conn:
-            driver = (await conn.get_raw_connection()).driver_connection
+        async with driver_connection(self.engine) as driver:
             if self.pg:
                 row = await driver.fetchrow(sql, public_id)
             else:

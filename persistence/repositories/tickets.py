@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Column, Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence.db import sqlite_writer
+from persistence.db import driver_connection, sqlite_writer
 from persistence.tables import INVOICE_SALE_ACTIVE_WHERE, InvoiceRow, MerchantRow, SaleRow, ThrottleRow
 
 # What a lookup reads: never the merchant's key material, never an invoice's files.
@@ -150,8 +150,7 @@ class TicketQueries:
     async def ticket(self, company_number: str, reference_key: str, total_cents: int | None) -> FoundTicket | None:
         """The ticket with these three data and its live invoice, or None (``total_cents``
         None never matches)."""
-        async with self.engine.connect() as conn:
-            driver = (await conn.get_raw_connection()).driver_connection
+        async with driver_connection(self.engine) as driver:
             if self.pg:
                 return self._found(await driver.fetchrow(self._ticket_sql, company_number, reference_key, total_cents))
             return self._found(_first(await driver.execute_fetchall(
@@ -168,8 +167,7 @@ class TicketQueries:
         for a key without a live window). Every key is in the answer once."""
         start, ended = self._bind_instant(now), self._bind_instant(now - window)
         if self.pg:
-            async with self.engine.connect() as conn:
-                driver = (await conn.get_raw_connection()).driver_connection
+            async with driver_connection(self.engine) as driver:
                 row = await driver.fetchrow(_PG_COUNTED, company_number, reference_key, total_cents, list(keys),
                                             start, ended)
             found = self._found(row)
@@ -181,8 +179,7 @@ class TicketQueries:
         # writing unit of work takes them) to count its attempt. execute_fetchall runs a
         # statement and reads its rows in one trip to aiosqlite's thread.
         marks = ", ".join("?" for _ in keys)
-        async with self.engine.connect() as conn:
-            driver = (await conn.get_raw_connection()).driver_connection
+        async with driver_connection(self.engine) as driver:
             found = self._found(_first(await driver.execute_fetchall(
                 self._ticket_sql, (company_number, reference_key, total_cents))))
             if found is not None:
@@ -192,8 +189,7 @@ class TicketQueries:
         if sql is None:
             values = ", ".join("(?)" for _ in keys)
             sql = self._sqlite_charges[len(keys)] = _SQLITE_CHARGE.format(values=values) + _UPSERT_SET.format(ended="?")
-        async with sqlite_writer(self.engine), self.engine.connect() as conn:
-            driver = (await conn.get_raw_connection()).driver_connection
+        async with sqlite_writer(self.engine), driver_connection(self.engine) as driver:
             rows = await driver.execute_fetchall(sql, (start, *keys, ended, ended))
         return None, [(k, c, self._read_instant(s)) for k, c, s in rows]
 
