@@ -55,9 +55,8 @@ _TICKET = (
     "WHERE m.company_number = {company} AND s.reference_key = {key} AND s.total_cents = {total} "
     "ORDER BY i.correction DESC LIMIT 1"
 )
-# One attempt on each key unless the ticket was found (the inserted count, excluded.count,
-# is 0 or 1); a window that has ended starts again (the same semantics as
-# ThrottleRepository.hit).
+# A failed lookup's attempt on each key (the inserted count, excluded.count, is 1); a
+# window that has ended starts again (the same semantics as ThrottleRepository.hit).
 _UPSERT_SET = (
     "ON CONFLICT (key) DO UPDATE SET "
     "count = CASE WHEN throttle.window_start <= {ended} THEN excluded.count ELSE throttle.count + excluded.count END, "
@@ -132,7 +131,21 @@ class TicketQueries:
             self._ticket_sql = _TICKET.format(company="$1", key="$2", total="$3")
         else:
             self._ticket_sql = _TICKET.format(company="?", key="?", total="?")
-        self._sqlite_charges: dict[int, str] = {}
+        self._sqlite_statements: dict[int, tuple[str, str]] = {}
+
+    def _sqlite_counters(self, key_count: int) -> tuple[str, str]:
+        """SQLite's (read, charge) statements for that many keys, built once per count."""
+        statements = self._sqlite_statements.get(key_count)
+        if statements is None:
+            marks, values = ", ".join("?" * key_count), ", ".join("(?)" for _ in range(key_count))
+            statements = self._sqlite_statements[key_count] = (
+                _SQLITE_READ.format(marks=marks), _SQLITE_CHARGE.format(values=values) + _UPSERT_SET.format(ended="?"))
+        return statements
+
+    async def _sqlite_ticket(self, driver: Any, company_number: str, reference_key: str, total_cents: int | None
+                             ) -> FoundTicket | None:
+        return self._found(_first(await driver.execute_fetchall(
+            self._ticket_sql, (company_number, reference_key, total_cents))))
 
     def _found(self, row: Any) -> FoundTicket | None:
         if row is None or row["s_id"] is None:
@@ -153,8 +166,7 @@ class TicketQueries:
         async with driver_connection(self.engine) as driver:
             if self.pg:
                 return self._found(await driver.fetchrow(self._ticket_sql, company_number, reference_key, total_cents))
-            return self._found(_first(await driver.execute_fetchall(
-                self._ticket_sql, (company_number, reference_key, total_cents))))
+            return await self._sqlite_ticket(driver, company_number, reference_key, total_cents)
 
     async def counted_ticket(
         self, company_number: str, reference_key: str, total_cents: int | None, keys: Sequence[str], now: datetime,
@@ -178,19 +190,14 @@ class TicketQueries:
         # only a failed lookup takes the lock (before its connection, the order every
         # writing unit of work takes them) to count its attempt. execute_fetchall runs a
         # statement and reads its rows in one trip to aiosqlite's thread.
-        marks = ", ".join("?" for _ in keys)
+        read, charge = self._sqlite_counters(len(keys))
         async with driver_connection(self.engine) as driver:
-            found = self._found(_first(await driver.execute_fetchall(
-                self._ticket_sql, (company_number, reference_key, total_cents))))
+            found = await self._sqlite_ticket(driver, company_number, reference_key, total_cents)
             if found is not None:
-                rows = await driver.execute_fetchall(_SQLITE_READ.format(marks=marks), (ended, ended, start, *keys))
+                rows = await driver.execute_fetchall(read, (ended, ended, start, *keys))
                 return found, self._every_key([(k, c, self._read_instant(s)) for k, c, s in rows], keys, now)
-        sql = self._sqlite_charges.get(len(keys))
-        if sql is None:
-            values = ", ".join("(?)" for _ in keys)
-            sql = self._sqlite_charges[len(keys)] = _SQLITE_CHARGE.format(values=values) + _UPSERT_SET.format(ended="?")
         async with sqlite_writer(self.engine), driver_connection(self.engine) as driver:
-            rows = await driver.execute_fetchall(sql, (start, *keys, ended, ended))
+            rows = await driver.execute_fetchall(charge, (start, *keys, ended, ended))
         return None, [(k, c, self._read_instant(s)) for k, c, s in rows]
 
     @staticmethod
