@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased, defer, make_transient_to_detached
 
 from persistence.repositories.base import Cursor, RepositoryBase
-from persistence.repositories.counters import CounterRepository
+from persistence.repositories.counters import CounterRepository, taking_next
 from persistence.tables import Counter, DocumentStatus, GlobalInvoiceRow, InvoiceRow, MerchantRow, SaleRow, StampedDocument
 
 D = TypeVar("D", InvoiceRow, GlobalInvoiceRow)
@@ -463,10 +463,6 @@ def _numbered_insert(*, claim: bool):
         )
         live = select(InvoiceRow.id).where(covers_sale(sale_id), live_invoice())
         take = take.where(exists(select(claimable.c.id)), ~exists(live))
-    bump = (
-        postgresql.insert(counters).from_select(["name", "value"], take)
-        .on_conflict_do_update(index_elements=[counters.c.name], set_={"value": counters.c.value + 1})
-        .returning(counters.c.value).cte("next_folio")
-    )
+    bump = taking_next(postgresql.insert(counters).from_select(["name", "value"], take)).cte("next_folio")
     source = select(*[bindparam(f"p_{n}", type_=table.c[n].type) for n in _NUMBERED_COLUMNS], bump.c.value)
     return insert(table).from_select([*_NUMBERED_COLUMNS, "folio"], source).returning(table.c.id, table.c.folio)
